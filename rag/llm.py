@@ -14,23 +14,20 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
 from rag.citecheck import strip_citations
 from rag.config import LLMConfig
+from rag.hub import ModelUnavailable, resolve_model
 from rag.prompts import render
 
 BACKENDS = ("transformers", "openai")
 ROLES = ("system", "user", "assistant")
 REFUSAL = "资料中没有与该问题相关的内容。"
 MAX_HISTORY_MESSAGES = 6  # earlier turns given to the answer prompt (user + assistant messages)
-HUB_PROBE_TIMEOUT = 3.0  # seconds to decide whether the model hub can be reached
 
 Messages = Sequence[tuple[str, str]]
 
@@ -258,80 +255,12 @@ def make_llm(backend: str, cfg: LLMConfig, *, max_retries: int = 1) -> Generator
     raise LLMError(f"unknown LLM backend {backend!r} (known: {', '.join(BACKENDS)})")
 
 
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().upper() in ("1", "ON", "YES", "TRUE")
-
-
-def _hub_offline() -> bool:
-    if _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE"):
-        return True
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
-
-
-def _hub_reachable(timeout: float = HUB_PROBE_TIMEOUT) -> bool:
-    """Whether a TCP connection to the hub (or the HTTPS proxy) opens within `timeout` seconds.
-    Runs in a thread so that a slow DNS look-up cannot hold us longer."""
-    from huggingface_hub import constants
-
-    target = urllib.request.getproxies().get("https") or constants.ENDPOINT
-    url = urllib.parse.urlsplit(target if "://" in target else "http://" + target)
-    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
-    if not host:
-        return False
-    ok: list[bool] = []
-
-    def probe() -> None:
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            ok.append(True)
-        except OSError:
-            pass
-
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(timeout + 0.5)
-    return bool(ok)
-
-
-def _looks_like_path(model: str) -> bool:
-    return (
-        model.startswith(("/", ".", "~"))
-        or "\\" in model
-        or model.count("/") > 1
-        or bool(re.match(r"^[A-Za-z]:", model))
-    )
-
-
 def resolve_hf_model(model: str) -> tuple[str, bool]:
-    """(what to load, load from local files only) for a local folder or a hub name.
-    LLMError at once when the model can be neither found locally nor downloaded."""
-    model = model.strip()
-    if not model:
-        raise LLMError(
-            "no model set for the transformers backend: give a hub name or a local path"
-            " in [llm] model or RAG_LLM_MODEL"
-        )
-    folder = os.path.expanduser(model)
-    if os.path.isdir(folder):
-        return folder, True
-    if _looks_like_path(model):
-        raise LLMError(f"cannot load model {model!r}: no such folder. Give a local model folder in [llm] model or RAG_LLM_MODEL.")
-    from huggingface_hub import try_to_load_from_cache
-
+    """(what to load, load from local files only); LLMError when the model is unavailable."""
     try:
-        cached = try_to_load_from_cache(model, "config.json")
-    except Exception:  # not a valid repo id
-        raise LLMError(f"cannot load model {model!r}: neither a local folder nor a model hub name") from None
-    if isinstance(cached, str):
-        return model, True
-    if _hub_offline() or not _hub_reachable():
-        raise LLMError(
-            f"cannot load model {model!r}: not found locally and the model hub is unreachable (offline)."
-            " Give a local path in [llm] model or RAG_LLM_MODEL."
-        )
-    return model, False
+        return resolve_model(model, setting="[llm] model or RAG_LLM_MODEL")
+    except ModelUnavailable as e:
+        raise LLMError(str(e)) from None
 
 
 def _device(requested: str) -> str:

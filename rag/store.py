@@ -1,0 +1,309 @@
+"""The index folder: a manifest, version folders, and the SQLite chunk store.
+
+    index/
+      manifest.json          written last, atomically (os.replace): names the current version
+      v-<time>-<rand>/       one complete build
+        store.sqlite         documents (clean text, metadata, sections), chunks, duties
+        vectors.faiss        dense vectors keyed by chunk id (see vectors.py)
+        lexical/             bm25s index over our own tokens (see lexical.py)
+      cache/embeddings.sqlite  vectors by (model, text hash), shared by builds
+
+Readers open the version the manifest names, so a build in progress or one that crashed
+never disturbs them, and a swap while questions run does not fail them (old versions are kept
+for a while). The chunk store is SQLite so that a million chunks need not sit in one JSON file
+loaded whole: rows are read on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .types import Chunk, DocMeta, Document, Duty, Section
+
+MANIFEST = "manifest.json"
+STORE_FILE = "store.sqlite"
+VECTORS_FILE = "vectors.faiss"
+LEXICAL_DIR = "lexical"
+FORMAT_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    encoding TEXT, format TEXT,
+    text TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    pages TEXT NOT NULL DEFAULT '[]',
+    n_chunks INTEGER NOT NULL DEFAULT 0,
+    n_duties INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT UNIQUE NOT NULL,
+    doc_id TEXT NOT NULL,
+    section_path TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embed_text TEXT NOT NULL,
+    embed_hash TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    duties TEXT NOT NULL,
+    deadlines TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    page INTEGER
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+class IndexError_(RuntimeError):
+    """Base of index problems; the message says what to do."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexMismatch(IndexError_):
+    pass
+
+
+class IndexCorrupt(IndexError_):
+    pass
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    path = Path(index_dir) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexCorrupt(f"{path} is unreadable ({e}); rebuild with `make index`") from None
+    if not isinstance(data, dict) or "version" not in data:
+        raise IndexCorrupt(f"{path} is not an index manifest; rebuild with `make index`")
+    return data
+
+
+def _duty_from(d: dict) -> Duty:
+    return Duty(**d)
+
+
+@dataclass
+class DocRecord:
+    doc_id: str
+    path: str
+    sha256: str
+    meta: DocMeta
+    n_chunks: int
+    n_duties: int
+    n_sections: int
+    encoding: str = ""
+    format: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "doc_id": self.doc_id, "path": self.path, "sha256": self.sha256,
+            "format": self.format, "encoding": self.encoding,
+            **self.meta.to_dict(), "sections": self.n_sections, "chunks": self.n_chunks,
+            "duties": self.n_duties,
+        }
+
+
+class ChunkStore:
+    """SQLite rows for documents and chunks. One connection per thread."""
+
+    def __init__(self, path: Path, readonly: bool = True):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._local = threading.local()
+        if readonly and not self.path.exists():
+            raise IndexCorrupt(f"{self.path} is missing; rebuild with `make index`")
+        self._conn()  # fail early on a broken file
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                if self.readonly:
+                    conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+                else:
+                    conn = sqlite3.connect(self.path, check_same_thread=False)
+                    conn.executescript(SCHEMA)
+                conn.execute("SELECT count(*) FROM chunks").fetchone()
+            except sqlite3.DatabaseError as e:
+                raise IndexCorrupt(f"{self.path} is not a readable chunk store ({e}); rebuild with `make index`") from None
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- writing
+    def put_document(self, doc: Document, sections: list[Section], chunks: list[Chunk],
+                     embed_texts: list[str], embed_hashes: list[str], tokens: list[list[str]]) -> list[int]:
+        """Insert a document and its chunks; returns the chunks' integer ids."""
+        conn = self._conn()
+        n_duties = sum(len(c.duties) for c in chunks)
+        with conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.doc_id, doc.path, doc.source_hash, doc.encoding, doc.format, doc.text,
+                 _json(doc.meta.to_dict()),
+                 _json([[list(s.path), s.level, s.heading, s.start, s.end, s.body_start] for s in sections]),
+                 _json(doc.pages), len(chunks), n_duties),
+            )
+            ids = []
+            for c, et, eh, tk in zip(chunks, embed_texts, embed_hashes, tokens):
+                cur = conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, section_path, start, end, text, embed_text, embed_hash,"
+                    " tokens, duties, deadlines, targets, page) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (c.chunk_id, c.doc_id, _json(list(c.section_path)), c.start, c.end, c.text, et, eh,
+                     " ".join(tk), _json([d.to_dict() for d in c.duties]), _json(c.deadlines),
+                     _json(c.targets), c.page),
+                )
+                ids.append(int(cur.lastrowid))
+                c.id = ids[-1]
+        return ids
+
+    def delete_document(self, doc_id: str) -> list[int]:
+        conn = self._conn()
+        with conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+            conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+            conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+        return ids
+
+    def vacuum(self) -> None:
+        self._conn().execute("VACUUM")
+
+    # -- reading
+    def _chunk(self, row) -> Chunk:
+        (id_, chunk_id, doc_id, path, start, end, text, duties, deadlines, targets, page) = row
+        return Chunk(
+            chunk_id=chunk_id, doc_id=doc_id, section_path=tuple(json.loads(path)), text=text,
+            start=start, end=end, duties=[_duty_from(d) for d in json.loads(duties)],
+            deadlines=json.loads(deadlines), targets=json.loads(targets), page=page, id=id_,
+        )
+
+    _CHUNK_COLS = "id, chunk_id, doc_id, section_path, start, end, text, duties, deadlines, targets, page"
+
+    def get_chunks(self, ids: Iterable[int]) -> list[Chunk]:
+        """Chunks by integer id, in the order asked (missing ids are skipped)."""
+        ids = [int(i) for i in ids]
+        if not ids:
+            return []
+        out: dict[int, Chunk] = {}
+        conn = self._conn()
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            q = f"SELECT {self._CHUNK_COLS} FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+            for row in conn.execute(q, part):
+                out[row[0]] = self._chunk(row)
+        return [out[i] for i in ids if i in out]
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        q = f"SELECT {self._CHUNK_COLS} FROM chunks WHERE doc_id=? ORDER BY start"
+        return [self._chunk(r) for r in self._conn().execute(q, (doc_id,))]
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
+        last = -1
+        while True:
+            q = f"SELECT {self._CHUNK_COLS} FROM chunks WHERE id>? ORDER BY id LIMIT ?"
+            rows = self._conn().execute(q, (last, batch)).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield self._chunk(r)
+            last = rows[-1][0]
+
+    def chunk_ids(self, doc_ids: Iterable[str] | None = None) -> list[int]:
+        conn = self._conn()
+        if doc_ids is None:
+            return [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")]
+        doc_ids = list(doc_ids)
+        if not doc_ids:
+            return []
+        q = f"SELECT id FROM chunks WHERE doc_id IN ({','.join('?' * len(doc_ids))}) ORDER BY id"
+        return [r[0] for r in conn.execute(q, doc_ids)]
+
+    def tokens_and_ids(self) -> tuple[list[list[str]], list[int]]:
+        toks, ids = [], []
+        for id_, t in self._conn().execute("SELECT id, tokens FROM chunks ORDER BY id"):
+            ids.append(id_)
+            toks.append(t.split(" ") if t else [])
+        return toks, ids
+
+    def embed_rows(self, ids: Iterable[int] | None = None) -> list[tuple[int, str, str]]:
+        """(id, embed_text, embed_hash) rows."""
+        conn = self._conn()
+        if ids is None:
+            return list(conn.execute("SELECT id, embed_text, embed_hash FROM chunks ORDER BY id"))
+        ids = list(ids)
+        out = []
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            out += conn.execute(f"SELECT id, embed_text, embed_hash FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        return out
+
+    def documents(self) -> list[DocRecord]:
+        rows = self._conn().execute(
+            "SELECT doc_id, path, sha256, meta, n_chunks, n_duties, sections, encoding, format FROM documents ORDER BY doc_id")
+        return [
+            DocRecord(r[0], r[1], r[2], DocMeta(**json.loads(r[3])), r[4], r[5], len(json.loads(r[6])), r[7] or "", r[8] or "")
+            for r in rows
+        ]
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self._conn().execute(
+            "SELECT doc_id, path, text, meta, sha256, encoding, format, pages FROM documents WHERE doc_id=?",
+            (doc_id,)).fetchone()
+        if row is None:
+            return None
+        return Document(doc_id=row[0], path=row[1], text=row[2], meta=DocMeta(**json.loads(row[3])),
+                        source_hash=row[4], encoding=row[5] or "", format=row[6] or "",
+                        pages=[tuple(p) for p in json.loads(row[7])])
+
+    def sections(self, doc_id: str) -> list[Section]:
+        row = self._conn().execute("SELECT sections FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            return []
+        return [Section(tuple(p), lv, h, s, e, b) for p, lv, h, s, e, b in json.loads(row[0])]
+
+    def count_chunks(self) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0])
