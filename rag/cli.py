@@ -1,0 +1,369 @@
+"""`python -m rag …`: a thin command line over the pipeline.
+
+With --json every command prints JSON lines whose shape does not depend on other flags;
+without it, text for a person. Errors print one line on stderr and exit non-zero (1 for a
+runtime problem, 2 for bad usage); set RAG_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from .config import Config, ConfigError, load_config
+
+EXIT_ERROR, EXIT_USAGE = 1, 2
+
+
+class CLIError(RuntimeError):
+    pass
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from .build import BuildError
+    from .embed import EmbeddingError
+    from .hub import ModelUnavailable
+    from .ingest import IngestError
+    from .load import LoadError
+    from .query import FilterError, QuestionError
+    from .store import IndexError_
+
+    errors: list[type[BaseException]] = [CLIError, ConfigError, BuildError, EmbeddingError, ModelUnavailable,
+                                         IngestError, LoadError, FilterError, QuestionError, IndexError_]
+    try:
+        from .llm import LLMError
+
+        errors.append(LLMError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def _progress_printer(enabled: bool):
+    last = {"t": 0.0}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if not enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - last["t"] < 0.1:
+            return
+        last["t"] = now
+        sys.stderr.write(f"\r{stage:>10}: {done}/{total}   ")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _config(args) -> Config:
+    overrides = {"index.dir": getattr(args, "index", None)}
+    if getattr(args, "docs", None):
+        overrides["corpus.docs"] = args.docs
+    return load_config(getattr(args, "config", None), overrides=overrides)
+
+
+def _pipeline(args):
+    from .pipeline import Pipeline
+
+    cfg = _config(args)
+    return Pipeline.from_config(cfg), cfg
+
+
+def _read_batch(path: str) -> Iterator[dict]:
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"batch file not found: {path}")
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as e:
+            raise CLIError(f"{path}, line {n}: not JSON ({e})") from None
+        if not isinstance(item, dict) or "question" not in item:
+            raise CLIError(f"{path}, line {n}: expected an object with \"id\" and \"question\"")
+        yield {"id": item.get("id", n), "question": item["question"]}
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_build(args) -> int:
+    from .build import IndexBuilder
+
+    cfg = _config(args)
+    docs = cfg.resolve(cfg.corpus.docs)
+    builder = IndexBuilder(cfg, progress=_progress_printer(sys.stderr.isatty() and not args.json))
+    report = builder.build(docs, cfg.resolve(cfg.index.dir), full=args.full)
+    return _report_build(report, args.json)
+
+
+def _report_build(report, as_json: bool) -> int:
+    if as_json:
+        for d in report.documents:
+            _print_json({"doc_id": d.doc_id, "path": d.path, "status": d.status, "reason": d.reason,
+                         "sections": d.sections, "chunks": d.chunks, "duties": d.duties})
+        _print_json({"summary": report.summary(), "version": report.version, "chunks": report.chunks,
+                     "seconds": round(report.seconds, 3)})
+    else:
+        for d in report.documents:
+            if d.status == "failed":
+                print(f"failed: {d.reason}", file=sys.stderr)
+            elif d.status != "unchanged":
+                print(f"{d.status:>9}  {d.doc_id}  {d.sections} sections, {d.chunks} chunks, {d.duties} duties")
+        print(report.summary())
+    return EXIT_ERROR if report.count("failed") else 0
+
+
+def cmd_add(args) -> int:
+    import shutil
+
+    from .build import IndexBuilder
+    from .load import SUPPORTED
+
+    cfg = _config(args)
+    docs = cfg.resolve(cfg.corpus.docs)
+    targets = []
+    for raw in args.paths:
+        p = Path(raw)
+        if not p.is_file():
+            raise CLIError(f"not a file: {raw}")
+        if p.suffix.lower() not in SUPPORTED:
+            raise CLIError(f"{raw}: unsupported format (supported: {' '.join(SUPPORTED)})")
+        try:
+            p.resolve().relative_to(docs.resolve())
+            targets.append(p)
+        except ValueError:  # outside the corpus folder: copy it in, never overwrite another file
+            dest = docs / p.name
+            if dest.exists() and dest.read_bytes() != p.read_bytes():
+                raise CLIError(f"{dest} already exists with other content; rename {p.name} first")
+            docs.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, dest)
+            targets.append(dest)
+    report = IndexBuilder(cfg).add(targets, docs, cfg.resolve(cfg.index.dir))
+    return _report_build(report, args.json)
+
+
+def cmd_remove(args) -> int:
+    from .build import IndexBuilder
+
+    cfg = _config(args)
+    report = IndexBuilder(cfg).remove(args.doc_ids, cfg.resolve(cfg.corpus.docs), cfg.resolve(cfg.index.dir))
+    return _report_build(report, args.json)
+
+
+def cmd_docs(args) -> int:
+    from .index import Index
+
+    cfg = _config(args)
+    index = Index.open(cfg.resolve(cfg.index.dir), cfg)
+    if index.warning:
+        print(f"warning: {index.warning}", file=sys.stderr)
+    docs = index.documents()
+    for d in docs:
+        if args.json:
+            _print_json(d.to_dict())
+        else:
+            m = d.meta
+            print(f"{d.doc_id}  {m.title}\n    {m.doc_type} · {m.region} ({m.level}, {m.province}) · period {m.period} · "
+                  f"{m.issuer} · {m.date} · {m.doc_number}\n    {d.n_sections} sections, {d.n_chunks} chunks, "
+                  f"{d.n_duties} responsibility notes")
+    if not args.json:
+        man = index.manifest
+        print(f"index {man['version']} built {man['built_at']} with {man['embedding']['id']}, "
+              f"{man['counts']['chunks']} chunks")
+    return 0
+
+
+def _hits_json(hits) -> list[dict]:
+    return [h.to_dict() for h in hits]
+
+
+def cmd_search(args) -> int:
+    pipe, cfg = _pipeline(args)
+    k = args.k
+    if args.batch:
+        if not args.json:
+            raise CLIError("--batch needs --json")
+        for item in _read_batch(args.batch):
+            try:
+                result = pipe.search(item["question"], k, region=args.region, doc=args.doc)
+                _print_json({"id": item["id"], "hits": _hits_json(result.hits)})
+            except _known_errors() as e:
+                _print_json({"id": item["id"], "hits": [], "error": str(e)})
+        return 0
+    if args.question is None:
+        raise CLIError("give a question, or --batch FILE.jsonl")
+    result = pipe.search(args.question, k, region=args.region, doc=args.doc)
+    if args.json:
+        _print_json({"question": args.question, "hits": _hits_json(result.hits)})
+        return 0
+    if result.analysis.truncated:
+        print(f"(question truncated to {cfg.question.max_chars} characters)")
+    if result.analysis.unknown_places:
+        print(f"note: no indexed document covers {'、'.join(result.analysis.unknown_places)}")
+    for h in result.hits:
+        print(f"[{h.rank}] {h.score:.3f}  {h.title}\n    {h.chunk.section or '(开头)'}\n    {h.chunk.text[:160]}")
+    if not result.hits:
+        print("no results")
+    return 0
+
+
+def cmd_departments(args) -> int:
+    pipe, _ = _pipeline(args)
+    rows = pipe.departments(args.query, k=args.k, region=args.region, doc=args.doc)
+    for r in rows:
+        if args.json:
+            _print_json(r.to_dict())
+        else:
+            deadline = f" · 期限 {'、'.join(r.deadlines)}" if r.deadlines else ""
+            support = f" · 配合 {'、'.join(r.support)}" if r.support else ""
+            print(f"{r.measure}\n    牵头 {'、'.join(r.lead)}{support}{deadline}\n    {r.title} › {r.section}")
+    if not rows and not args.json:
+        print("no responsibility notes found")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    pipe, cfg = _pipeline(args)
+
+    def one(question: str):
+        return pipe.ask(question, region=args.region, doc=args.doc)
+
+    if args.batch:
+        if not args.json:
+            raise CLIError("--batch needs --json")
+        for item in _read_batch(args.batch):
+            try:
+                a = one(item["question"])
+                _print_json({"id": item["id"], **a.to_dict()})
+            except _known_errors() as e:
+                _print_json({"id": item["id"], "answer": "", "refused": False, "citations": [], "error": str(e)})
+        return 0
+    if args.question is None:
+        raise CLIError("give a question, or --batch FILE.jsonl")
+    a = one(args.question)
+    if args.json:
+        _print_json({"question": args.question, **a.to_dict()})
+        return 0
+    if a.notice:
+        print(f"({a.notice})")
+    print(a.text)
+    if a.citations:
+        print("\n来源:")
+        for c in a.citations:
+            page = f" 第{c.page}页" if c.page else ""
+            print(f"[{c.n}] {c.title} › {c.section or '(开头)'}{page}\n    {c.text}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evalrun import run_eval_command
+
+    return run_eval_command(args, _config(args))
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench_command
+
+    return run_bench_command(args, _config(args))
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", help="index folder (default: [index] dir, i.e. index/)")
+    common.add_argument("--config", help="configuration file (default: rag.toml or $RAG_CONFIG)")
+    common.add_argument("--json", action="store_true", help="print JSON lines")
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("--region", help="only documents about this region (e.g. 陕西, 利通区)")
+    filters.add_argument("--doc", help="only this document (doc_id, its prefix, or part of its title)")
+
+    p = argparse.ArgumentParser(prog="python -m rag", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", parents=[common], help="build or update the index from the corpus folder")
+    b.add_argument("--docs", help="corpus folder (default: [corpus] docs, i.e. data/docs/)")
+    b.add_argument("--full", action="store_true", help="rebuild everything instead of only new or changed files")
+    b.set_defaults(func=cmd_build)
+
+    a = sub.add_parser("add", parents=[common], help="add or replace documents (copied into the corpus folder)")
+    a.add_argument("paths", nargs="+")
+    a.add_argument("--docs", help="corpus folder")
+    a.set_defaults(func=cmd_add)
+
+    r = sub.add_parser("remove", parents=[common], help="remove documents from the index by doc_id")
+    r.add_argument("doc_ids", nargs="+")
+    r.add_argument("--docs", help="corpus folder")
+    r.set_defaults(func=cmd_remove)
+
+    for name in ("docs", "list"):
+        d = sub.add_parser(name, parents=[common], help="the indexed documents and their metadata")
+        d.set_defaults(func=cmd_docs)
+
+    s = sub.add_parser("search", parents=[common, filters], help="retrieve the best sections for a question")
+    s.add_argument("question", nargs="?")
+    s.add_argument("-k", type=int, default=5)
+    s.add_argument("--batch", help="JSONL file of {\"id\", \"question\"}; prints one line per question")
+    s.set_defaults(func=cmd_search)
+
+    q = sub.add_parser("ask", parents=[common, filters], help="answer a question with citations")
+    q.add_argument("question", nargs="?")
+    q.add_argument("--batch", help="JSONL file of {\"id\", \"question\"}")
+    q.set_defaults(func=cmd_ask)
+
+    dp = sub.add_parser("departments", parents=[common, filters], help="who leads and supports each measure")
+    dp.add_argument("--query", help="only measures matching this text (e.g. 营业执照)")
+    dp.add_argument("-k", type=int, default=20, help="how many measures with --query")
+    dp.set_defaults(func=cmd_departments)
+
+    e = sub.add_parser("eval", parents=[common], help="run the evaluation set and write reports")
+    e.add_argument("--set", default="eval/questions.jsonl", help="question set (JSONL)")
+    e.add_argument("--out", default="eval/reports", help="report folder")
+    e.add_argument("--baseline", default="eval/baseline.json")
+    e.add_argument("--save-baseline", action="store_true", help="make this run the new baseline")
+    e.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit non-zero when the main system's metric is worse (repeatable)")
+    e.add_argument("--pipeline", action="append", default=[], metavar="NAME",
+                   help="systems to score (default: all): ours, naive, bm25, dense, lexical, ours-noregion, …")
+    e.add_argument("--no-answers", action="store_true", help="score retrieval only")
+    e.set_defaults(func=cmd_eval)
+
+    bn = sub.add_parser("bench", parents=[common], help="speed and memory benchmarks (prints JSON and a table)")
+    bn.add_argument("--sizes", default="10000,100000", help="synthetic index sizes (comma separated)")
+    bn.add_argument("--million", action="store_true", help="also run the 1,000,000-chunk case")
+    bn.add_argument("--out", default="", help="also write the JSON result to this file")
+    bn.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        if isinstance(e, _known_errors()):
+            print(f"error: {e}", file=sys.stderr)
+        else:
+            print(f"error: {type(e).__name__}: {e} (set RAG_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_ERROR
