@@ -15,6 +15,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ from .embcache import EmbeddingCache, text_hash
 from .embed import embed_passages, embedding_id, make_embedding
 from .ingest import IngestError, doc_id_for, embed_text, file_hash, header, load_document, process
 from .load import iter_corpus
-from .store import (FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
+from .store import (DOCUMENTS_FILE, FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
                     IndexError_, read_manifest, write_json_atomic)
 from .vectors import ChunkVectorStore, choose_kind, make_faiss_index
 
@@ -86,6 +87,7 @@ def _compat_key(cfg: Config, dim: int | None = None) -> dict:
         "embedding": embedding_id(cfg.embedding),
         "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars},
         "lexical": lexical.TOKENIZER_VERSION,
+        "lexical_format": lexical.INDEX_FORMAT,
     }
 
 
@@ -94,6 +96,7 @@ def manifest_compat(manifest: dict) -> dict:
         "embedding": manifest.get("embedding", {}).get("id"),
         "chunker": {k: manifest.get("chunker", {}).get(k) for k in ("version", "max_chars", "min_chars")},
         "lexical": manifest.get("lexical", {}).get("tokenizer"),
+        "lexical_format": manifest.get("lexical", {}).get("format"),
     }
 
 
@@ -174,7 +177,8 @@ class IndexBuilder:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            manifest = self._manifest(report, docs_dir, prev, time.perf_counter() - t0)
+            manifest, documents = self._manifest(report, docs_dir, prev, time.perf_counter() - t0)
+            write_json_atomic(index_dir / version / DOCUMENTS_FILE, documents)
             write_json_atomic(index_dir / version / MANIFEST, manifest)
             write_json_atomic(index_dir / MANIFEST, manifest)  # the swap
             self._collect_garbage(index_dir, keep={version, *( [prev["version"]] if prev else [])})
@@ -192,6 +196,8 @@ class IndexBuilder:
         if base is not None:
             vectors = ChunkVectorStore.load(index_dir / base["version"] / VECTORS_FILE)
         known = {d.doc_id: d for d in store.documents()}
+        removed_ids: list[int] = []  # chunk ids gone (removed or replaced documents)
+        new_tokens: list[list[str]] = []  # lexical tokens of new_chunks, same order
 
         # what changes
         wanted: dict[str, Path] = {}
@@ -208,6 +214,7 @@ class IndexBuilder:
                 report.documents.append(DocResult(doc_id, "", "failed", f"no document {doc_id!r} in the index"))
                 continue
             ids = store.delete_document(doc_id)
+            removed_ids += ids
             if vectors is not None:
                 vectors.remove_ids(ids)
             report.documents.append(DocResult(doc_id, known[doc_id].path, "removed"))
@@ -237,6 +244,7 @@ class IndexBuilder:
                 continue
             if old is not None:
                 ids = store.delete_document(doc_id)
+                removed_ids += ids
                 if vectors is not None:
                     vectors.remove_ids(ids)
             hdr = header(doc)
@@ -245,6 +253,7 @@ class IndexBuilder:
             tokens = [lexical.tokenize(t) for t in texts]
             ids = store.put_document(doc, p.sections, p.chunks, texts, hashes, tokens)
             new_chunks += list(zip(ids, texts, hashes))
+            new_tokens += tokens
             report.documents.append(DocResult(doc_id, doc.path, "updated" if old else "added",
                                               sections=len(p.sections), chunks=len(p.chunks),
                                               duties=sum(len(c.duties) for c in p.chunks), sha256=doc.source_hash))
@@ -259,15 +268,38 @@ class IndexBuilder:
 
         vectors = self._embed_and_add(index_dir, store, vectors, new_chunks, report)
         self.progress("lexical", 0, 1)
-        toks, ids = store.tokens_and_ids()
-        lexical.LexicalIndex.build(toks, ids).save(tmp / LEXICAL_DIR)
+        lex = self._lexical(index_dir, base, store, removed_ids, new_chunks, new_tokens)
+        lex.save(tmp / LEXICAL_DIR)
         self.progress("lexical", 1, 1)
+        try:  # questions are tokenized without loading jieba's whole dictionary (cold start)
+            lexical.write_query_dictionary(index_dir / "cache")
+        except (OSError, sqlite3.Error):
+            pass  # only an optimisation
         vectors.persist(str(tmp / VECTORS_FILE))
-        store.vacuum()
+        if store.free_fraction() > 0.25:  # many deletions: worth rewriting the file
+            store.vacuum()
         store.close()
-        report.chunks = len(ids)
+        report.chunks = len(lex)
         report.faiss = vectors.kind
         return report
+
+    def _lexical(self, index_dir: Path, base: dict | None, store: ChunkStore, removed_ids: list[int],
+                 new_chunks: list[tuple[int, str, str]], new_tokens: list[list[str]]) -> lexical.LexicalIndex:
+        """The previous version's lexical index updated with the changes (array operations),
+        or, for a fresh build, one streamed from the stored tokens."""
+        n = store.count_chunks()
+        if base is not None:
+            try:
+                prev = lexical.LexicalIndex.load(index_dir / base["version"] / LEXICAL_DIR, mmap=True)
+                lex = prev.updated(removed_ids, [i for i, _, _ in new_chunks], new_tokens)
+                if len(lex) == n:
+                    return lex
+            except (OSError, ValueError, KeyError):
+                pass  # an older format or a damaged folder: rebuild below
+        builder = lexical.LexicalBuilder()
+        for ids, toks in store.iter_tokens():
+            builder.add(ids, toks)
+        return builder.finish()
 
     def _embed_and_add(self, index_dir: Path, store: ChunkStore, vectors: ChunkVectorStore | None,
                        new_chunks: list[tuple[int, str, str]], report: BuildReport) -> ChunkVectorStore:
@@ -315,7 +347,10 @@ class IndexBuilder:
     def _dim(self) -> int:
         return len(self.embed_model.get_query_embedding("维度"))
 
-    def _manifest(self, report: BuildReport, docs_dir: Path, prev: dict | None, seconds: float) -> dict:
+    def _manifest(self, report: BuildReport, docs_dir: Path, prev: dict | None, seconds: float) -> tuple[dict, dict]:
+        """(manifest, documents). The per-document list goes to the version folder's
+        documents.json, not the manifest: with tens of thousands of documents the manifest would
+        be megabytes, and it is read on every open and every reload check."""
         live = report.live()
         corpus_hash = hashlib.sha256()
         docs = {}
@@ -332,14 +367,14 @@ class IndexBuilder:
                           "model": self.cfg.embedding.model},
             "chunker": {"version": CHUNKER_VERSION, "max_chars": self.cfg.chunk.max_chars,
                         "min_chars": self.cfg.chunk.min_chars},
-            "lexical": {"tokenizer": lexical.TOKENIZER_VERSION},
+            "lexical": {"tokenizer": lexical.TOKENIZER_VERSION, "format": lexical.INDEX_FORMAT},
             "faiss": {"kind": report.faiss, "setting": self.cfg.index.faiss, "ann_threshold": self.cfg.index.ann_threshold},
             "corpus": {"folder": str(docs_dir), "hash": corpus_hash.hexdigest()},
-            "documents": docs,
+            "documents_file": DOCUMENTS_FILE,
             "counts": {"documents": len(live), "chunks": report.chunks,
                        "sections": sum(d.sections for d in live), "duties": sum(d.duties for d in live)},
             "previous": prev["version"] if prev else None,
-        }
+        }, docs
 
     def _collect_garbage(self, index_dir: Path, keep: set[str]) -> None:
         versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from .chunk import CHUNKER_VERSION
 from .config import Config
 from .embed import embedding_id
-from .lexical import TOKENIZER_VERSION, LexicalIndex
+from .lexical import INDEX_FORMAT, TOKENIZER_VERSION, LexicalIndex, use_query_dictionary
 from .store import (LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore, DocRecord, IndexCorrupt,
                     IndexError_, IndexMismatch, IndexMissing, read_manifest)
 from .types import Chunk, Document, Section
@@ -36,6 +36,8 @@ def check_manifest(manifest: dict, cfg: Config) -> None:
             f"but this version uses {CHUNKER_VERSION} (max {cfg.chunk.max_chars}, min {cfg.chunk.min_chars}); {REBUILD}")
     if manifest.get("lexical", {}).get("tokenizer") != TOKENIZER_VERSION:
         raise IndexMismatch(f"the index's lexical tokenizer is outdated; {REBUILD}")
+    if manifest.get("lexical", {}).get("format") != INDEX_FORMAT:
+        raise IndexMismatch(f"the index's lexical index has an older format; {REBUILD}")
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Index:
     lexical: LexicalIndex
     warning: str = ""
     _docs: list[DocRecord] | None = field(default=None, repr=False)
+    _titles: dict[str, str] | None = field(default=None, repr=False)
+    _metas: dict | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike, cfg: Config | None = None, check: bool = True) -> "Index":
@@ -83,8 +87,8 @@ class Index:
             vectors = ChunkVectorStore.load(vdir / VECTORS_FILE, **params)
         except Exception as e:
             raise IndexCorrupt(f"{vdir / VECTORS_FILE} is unreadable ({str(e).splitlines()[0][:200]}); {REBUILD}") from None
-        try:
-            lex = LexicalIndex.load(vdir / LEXICAL_DIR)
+        try:  # memory-mapped: the files of a version never change
+            lex = LexicalIndex.load(vdir / LEXICAL_DIR, mmap=True)
         except Exception as e:
             raise IndexCorrupt(f"the lexical index in {vdir} is unreadable ({type(e).__name__}); {REBUILD}") from None
         n = store.count_chunks()
@@ -93,6 +97,7 @@ class Index:
                                f"{len(lex)} lexical rows); {REBUILD}")
         idx = cls(index_dir, manifest, store, vectors, lex)
         vectors._loader = idx.nodes
+        use_query_dictionary(index_dir / "cache")  # questions tokenized without jieba's 0.6 s load
         return idx
 
     @property
@@ -115,7 +120,16 @@ class Index:
         return self.store.get_chunks(ids)
 
     def titles(self) -> dict[str, str]:
-        return {d.doc_id: d.meta.title for d in self.documents()}
+        """doc_id → title (built once: retrieval asks for it on every question)."""
+        if self._titles is None:
+            self._titles = {d.doc_id: d.meta.title for d in self.documents()}
+        return self._titles
+
+    def metas(self) -> dict:
+        """doc_id → DocMeta (built once)."""
+        if self._metas is None:
+            self._metas = {d.doc_id: d.meta for d in self.documents()}
+        return self._metas
 
     def nodes(self, ids: list[int]):
         """llama-index nodes for chunk ids (what the vector store returns to retrievers)."""
@@ -145,7 +159,7 @@ class Index:
         if not docs_dir.is_dir():
             return [f"corpus folder {docs_dir} is missing"]
         on_disk = {doc_id_for(p, docs_dir) for p in iter_corpus(docs_dir)}
-        indexed = set(self.manifest.get("documents", {}))
+        indexed = set(self.store.doc_ids())
         reasons = []
         if on_disk - indexed:
             reasons.append(f"{len(on_disk - indexed)} new file(s) not indexed")

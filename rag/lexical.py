@@ -1,25 +1,45 @@
-"""Lexical retrieval for Chinese: our own tokens into bm25s.
+"""Lexical retrieval for Chinese: our own tokens, BM25 over numpy arrays.
 
 bm25s's default tokenizer splits on `\\b\\w\\w+\\b`, which makes a run of Chinese characters one
 token (every score 0.0), so we tokenize ourselves: jieba words (search mode, so 两法衔接 also
 yields 两法 and 衔接) plus character bigrams of every Chinese run, which catches terms jieba
 splits differently in the question and in the text. Stop words and punctuation are dropped.
 
-The index maps bm25s's row positions to our integer chunk ids; it is saved beside the FAISS
-vectors and covered by the manifest (`TOKENIZER_VERSION`).
+Scoring is bm25s's default ("lucene" BM25: idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+tf part = tf / (tf + k1 (1 - b + b dl / avgdl))), computed on our own column-compressed arrays
+so that it scales to a million chunks on a small machine:
+
+- building streams token lists in batches (no list of a million token lists in memory);
+- the arrays are saved as .npy and memory-mapped on load (loading costs nothing, only the
+  posting lists a query touches are read);
+- the vocabulary is a sorted byte-string array searched with `np.searchsorted` (no dict of
+  every token to build at load);
+- chunk ids are kept sorted, so id filters are `searchsorted` too (no per-id Python dict);
+- raw term frequencies and document lengths are stored beside the BM25 weights, so adding or
+  removing documents updates the arrays (`updated`) instead of re-reading every chunk's tokens.
+
+Query-time tokenization does not load jieba's whole prefix dictionary (0.6 s): when the index
+folder has a copy of it in SQLite (written by the builder), a jieba tokenizer looks words up
+there one by one, with identical results (see `use_query_dictionary`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import sqlite3
 import threading
+from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 TOKENIZER_VERSION = "jieba-search+bigram-v1"
+INDEX_FORMAT = "bm25-csc-v2"  # the on-disk layout (see LexicalIndex.save)
+K1, B = 1.2, 0.75
 _CJK_RUN_RE = re.compile(r"[\u3400-\u9fff]+")
 _WORD_RE = re.compile(r"[\u3400-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")
 STOPWORDS = frozenset(
@@ -32,6 +52,7 @@ _jieba_ready = False
 
 
 def _jieba():
+    """jieba's default tokenizer with its whole prefix dictionary loaded (for bulk text)."""
     global _jieba_ready
     import jieba
 
@@ -44,12 +65,137 @@ def _jieba():
     return jieba
 
 
-def tokenize(text: str, bigrams: bool = True) -> list[str]:
-    """Tokens of normalised text: jieba search-mode words (stop words dropped) and, for every
-    Chinese run, its character bigrams."""
+# ---------------------------------------------------------------- query-time dictionary
+
+QUERY_DICT_FILE = "jieba-freq.sqlite"
+_query_dict_path: Path | None = None
+_query_tokenizer = None
+
+
+def _jieba_dict_key() -> str:
+    """Identifies the installed jieba dictionary (version, size and mtime of dict.txt)."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    try:
+        st = path.stat()
+        return f"{jieba.__version__}:{st.st_size}:{int(st.st_mtime)}"
+    except OSError:
+        return f"{jieba.__version__}:?"
+
+
+class _SQLiteFreq:
+    """The part of a dict jieba uses (`in`, `[]`, `get`) over the prefix dictionary in SQLite.
+    Lookups are cached; a question needs a few hundred."""
+
+    def __init__(self, path: Path):
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._cache: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        try:
+            v = self._cache[key]
+        except KeyError:
+            with self._lock:
+                row = self._conn.execute("SELECT f FROM freq WHERE w=?", (key,)).fetchone()
+            v = row[0] if row else None
+            if len(self._cache) > 500_000:
+                self._cache.clear()
+            self._cache[key] = v
+        return default if v is None else v
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key) -> int:
+        v = self.get(key)
+        if v is None:
+            raise KeyError(key)
+        return v
+
+
+def write_query_dictionary(folder: Path) -> Path:
+    """Write jieba's prefix dictionary to `folder`/jieba-freq.sqlite (atomically) unless an
+    up-to-date copy is there. Called by the index builder."""
+    folder = Path(folder)
+    path = folder / QUERY_DICT_FILE
+    key = _jieba_dict_key()
+    if _read_query_dict_key(path) == key:
+        return path
     jieba = _jieba()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{QUERY_DICT_FILE}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT)")
+        conn.execute("CREATE TABLE freq (w TEXT PRIMARY KEY, f INTEGER) WITHOUT ROWID")
+        conn.executemany("INSERT INTO freq VALUES (?,?)", jieba.dt.FREQ.items())
+        conn.executemany("INSERT INTO meta VALUES (?,?)", [("key", key), ("total", str(jieba.dt.total))])
+        conn.commit()
+    finally:
+        conn.close()
+    os.replace(tmp, path)
+    return path
+
+
+def _read_query_dict_key(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT v FROM meta WHERE k='key'").fetchone()
+        finally:
+            conn.close()
+        return row[0] if row else None
+    except sqlite3.DatabaseError:
+        return None
+
+
+def use_query_dictionary(folder: Path | None) -> bool:
+    """Tokenize questions with the prefix dictionary in `folder` (no 0.6 s jieba load) when it
+    is there and matches the installed jieba; returns whether it will be used."""
+    global _query_dict_path, _query_tokenizer
+    if folder is None:
+        return False
+    path = Path(folder) / QUERY_DICT_FILE
+    if path == _query_dict_path:
+        return True
+    if _read_query_dict_key(path) != _jieba_dict_key():
+        return False
+    with _jieba_lock:
+        _query_dict_path = path
+        _query_tokenizer = None
+    return True
+
+
+def _query_jieba():
+    """A tokenizer for questions: the full one when it is loaded anyway, else one over the
+    SQLite prefix dictionary when available, else the full one."""
+    global _query_tokenizer
+    if _jieba_ready or _query_dict_path is None:
+        return _jieba().dt
+    if _query_tokenizer is None:
+        with _jieba_lock:
+            if _query_tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                freq = _SQLiteFreq(_query_dict_path)
+                total = int(freq._conn.execute("SELECT v FROM meta WHERE k='total'").fetchone()[0])
+                tk = jieba.Tokenizer()
+                tk.FREQ, tk.total, tk.initialized = freq, total, True
+                _query_tokenizer = tk
+    return _query_tokenizer
+
+
+def _tokens(words: Iterable[str], text: str, bigrams: bool) -> list[str]:
     tokens = []
-    for w in jieba.lcut_for_search(text):
+    for w in words:
         w = w.strip().lower()
         if not w or w in STOPWORDS or not _WORD_RE.search(w):
             continue
@@ -62,67 +208,309 @@ def tokenize(text: str, bigrams: bool = True) -> list[str]:
     return tokens
 
 
+def tokenize(text: str, bigrams: bool = True) -> list[str]:
+    """Tokens of normalised text: jieba search-mode words (stop words dropped) and, for every
+    Chinese run, its character bigrams."""
+    return _tokens(_jieba().lcut_for_search(text), text, bigrams)
+
+
+def tokenize_query(text: str, bigrams: bool = True) -> list[str]:
+    """`tokenize` for a question: same tokens, without loading the whole dictionary when the
+    index provides its SQLite copy."""
+    return _tokens(_query_jieba().lcut_for_search(text), text, bigrams)
+
+
+# ---------------------------------------------------------------- the index
+
+_FILES = ("ids", "vocab", "vocab_tid", "indptr", "rows", "tf", "weights", "doclen")
+
+
+def _vocab_arrays(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted utf-8 byte strings, term id of each) for tokens numbered by position."""
+    if not tokens:
+        return np.zeros(0, dtype="S1"), np.zeros(0, dtype=np.int32)
+    enc = np.array([t.encode("utf-8") for t in tokens])
+    order = np.argsort(enc, kind="stable")
+    return enc[order], order.astype(np.int32)
+
+
+def _bm25_weights(indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, doclen: np.ndarray,
+                  k1: float = K1, b: float = B, step: int = 16_000_000) -> np.ndarray:
+    """BM25 weight of every (term, document) entry, as bm25s ("lucene") computes it."""
+    n = len(doclen)
+    out = np.empty(len(rows), dtype=np.float32)
+    if n == 0 or len(rows) == 0:
+        return out
+    df = np.diff(indptr).astype(np.float64)
+    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    avgdl = float(doclen.mean()) or 1.0
+    norm = (k1 * ((1.0 - b) + b * doclen.astype(np.float64) / avgdl)).astype(np.float32)
+    # the term of each entry, slice by slice (bounded memory at a million chunks)
+    for start in range(0, len(rows), step):
+        end = min(start + step, len(rows))
+        lo = np.searchsorted(indptr, start, side="right") - 1
+        hi = np.searchsorted(indptr, end, side="left")
+        terms = np.repeat(np.arange(lo, hi, dtype=np.int32),
+                          np.diff(np.clip(indptr[lo:hi + 1], start, end)))
+        t = tf[start:end].astype(np.float32)
+        out[start:end] = idf[terms] * (t / (t + norm[rows[start:end]]))
+    return out
+
+
+class LexicalBuilder:
+    """Streams (ids, token lists) batches into a `LexicalIndex`. Ids must come in ascending
+    order (the chunk store's order)."""
+
+    def __init__(self, bigrams: bool = True, k1: float = K1, b: float = B):
+        self.bigrams, self.k1, self.b = bigrams, k1, b
+        self.vocab: dict[str, int] = {}
+        self._ids: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._terms: list[np.ndarray] = []
+        self._tf: list[np.ndarray] = []
+        self._dl: list[np.ndarray] = []
+        self.n = 0
+
+    def add(self, ids, token_lists: Iterable[list[str]]) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        vocab = self.vocab
+        rows, terms, tfs, dls = [], [], [], []
+        for r, toks in enumerate(token_lists, self.n):
+            counts = Counter(toks)
+            dls.append(len(toks) or 1)  # bm25s scores an empty chunk as the one token ""
+            for tok, c in counts.items():
+                tid = vocab.get(tok)
+                if tid is None:
+                    tid = vocab[tok] = len(vocab)
+                terms.append(tid)
+                tfs.append(c)
+            rows.extend([r] * len(counts))
+        if len(dls) != len(ids):
+            raise ValueError(f"{len(ids)} ids but {len(dls)} token lists")
+        if len(ids) and (np.any(np.diff(ids) <= 0) or (self._ids and ids[0] <= self._ids[-1][-1])):
+            raise ValueError("chunk ids must be added in ascending order")
+        self._ids.append(ids)
+        self._rows.append(np.asarray(rows, dtype=np.int32))
+        self._terms.append(np.asarray(terms, dtype=np.int32))
+        self._tf.append(np.minimum(np.asarray(tfs, dtype=np.int64), 65535).astype(np.uint16))
+        self._dl.append(np.asarray(dls, dtype=np.int32))
+        self.n += len(ids)
+
+    def finish(self) -> "LexicalIndex":
+        cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)  # noqa: E731
+        ids = cat(self._ids, np.int64)
+        rows = cat(self._rows, np.int32)
+        self._rows = []
+        terms = cat(self._terms, np.int32)
+        self._terms = []
+        tf = cat(self._tf, np.uint16)
+        self._tf = []
+        doclen = cat(self._dl, np.int32)
+        n_terms = len(self.vocab)
+        order = np.argsort(terms, kind="stable")  # by term, rows stay ascending inside a term
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
+        del terms
+        rows = rows[order]
+        tf = tf[order]
+        del order
+        weights = _bm25_weights(indptr, rows, tf, doclen, self.k1, self.b)
+        vocab, vocab_tid = _vocab_arrays(list(self.vocab))
+        return LexicalIndex(ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, self.bigrams,
+                            self.k1, self.b)
+
+
 class LexicalIndex:
     """BM25 over token lists, with our chunk ids. `search` can be limited to allowed ids."""
 
-    def __init__(self, retriever, ids: np.ndarray, bigrams: bool = True):
-        self._bm25 = retriever
-        self.ids = np.asarray(ids, dtype=np.int64)
-        self._pos = {int(i): p for p, i in enumerate(self.ids)}
-        self.bigrams = bigrams
+    def __init__(self, ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, bigrams: bool = True,
+                 k1: float = K1, b: float = B):
+        self.ids = ids  # chunk id of each row, ascending
+        self.vocab, self.vocab_tid = vocab, vocab_tid  # sorted utf-8 tokens → term id
+        self.indptr, self.rows, self.tf, self.weights = indptr, rows, tf, weights  # column-compressed
+        self.doclen = doclen
+        self.bigrams, self.k1, self.b = bigrams, k1, b
 
     @classmethod
-    def build(cls, token_lists: list[list[str]], ids, bigrams: bool = True) -> "LexicalIndex":
-        import bm25s
-
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
-        if token_lists:
-            retriever.index([t or [""] for t in token_lists], show_progress=False)
-        return cls(retriever if token_lists else None, np.asarray(ids, dtype=np.int64), bigrams)
+    def build(cls, token_lists: Iterable[list[str]], ids, bigrams: bool = True) -> "LexicalIndex":
+        b = LexicalBuilder(bigrams)
+        b.add(ids, token_lists)
+        return b.finish()
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def scores(self, query: str) -> np.ndarray:
-        if self._bm25 is None:
-            return np.zeros(0, dtype=np.float32)
-        ids = self._bm25.get_tokens_ids(tokenize(query, self.bigrams))
-        if not ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+    @property
+    def n_terms(self) -> int:
+        return len(self.indptr) - 1
 
-    def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
-        """(chunk id, score) best first; only positive scores; restricted to `allowed` ids."""
+    # -- searching
+    def term_ids(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(term ids, how often each occurs in `tokens`) for the tokens the index knows."""
+        if not tokens or len(self.vocab) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        counts = Counter(tokens)
+        width = self.vocab.dtype.itemsize
+        enc = [t.encode("utf-8") for t in counts]
+        keep = [i for i, e in enumerate(enc) if len(e) <= width]
+        if not keep:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        q = np.array([enc[i] for i in keep], dtype=self.vocab.dtype)
+        pos = np.searchsorted(self.vocab, q)
+        ok = pos < len(self.vocab)
+        ok[ok] = self.vocab[pos[ok]] == q[ok]
+        c = np.array(list(counts.values()), dtype=np.int64)[keep]
+        return np.asarray(self.vocab_tid[pos[ok]], dtype=np.int64), c[ok]
+
+    def _accumulate(self, tids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for t, c in zip(tids.tolist(), counts.tolist()):
+            s, e = int(self.indptr[t]), int(self.indptr[t + 1])
+            if s == e:
+                continue
+            w = self.weights[s:e]
+            # rows are unique within a term, so fancy-index += is exact
+            scores[self.rows[s:e]] += w if c == 1 else w * np.float32(c)
+        return scores
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row (bm25s's `get_scores` over our tokens)."""
+        if len(self.ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        tids, counts = self.term_ids(tokenize_query(query, self.bigrams))
+        return self._accumulate(tids, counts)
+
+    def positions(self, chunk_ids) -> np.ndarray:
+        """Row positions of these chunk ids (ids not in the index are left out)."""
+        a = np.asarray(list(chunk_ids) if isinstance(chunk_ids, (set, frozenset)) else chunk_ids, dtype=np.int64)
+        if a.size == 0 or len(self.ids) == 0:
+            return np.zeros(0, np.int64)
+        pos = np.searchsorted(self.ids, a)
+        ok = pos < len(self.ids)
+        ok[ok] = self.ids[pos[ok]] == a[ok]
+        return np.unique(pos[ok])
+
+    def search(self, query: str, k: int, allowed=None) -> list[tuple[int, float]]:
+        """(chunk id, score) best first; only positive scores; restricted to `allowed` ids
+        (a set or an array of chunk ids)."""
         scores = self.scores(query)
-        if scores.size == 0:
+        if scores.size == 0 or k <= 0:
             return []
         if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            pos = [self._pos[i] for i in allowed if i in self._pos]
-            mask[pos] = True
-            scores = np.where(mask, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(self.ids[p]), float(scores[p])) for p in top if scores[p] > 0]
+            pos = self.positions(allowed)
+            sub = scores[pos]
+        else:
+            pos, sub = None, scores
+        nz = np.flatnonzero(sub > 0)
+        if nz.size == 0:
+            return []
+        if k < nz.size:
+            vals = sub[nz]
+            part = np.argpartition(vals, nz.size - k)[nz.size - k:]
+            nz = nz[part]
+        top = nz[np.lexsort((nz, -sub[nz]))]  # best first; ties by position (as a stable sort)
+        rows = pos[top] if pos is not None else top
+        return [(int(self.ids[r]), float(scores[r])) for r in rows]
 
+    # -- updating
+    def updated(self, remove_ids=(), add_ids=(), add_token_lists: Iterable[list[str]] = ()) -> "LexicalIndex":
+        """A new index without `remove_ids` and with the added chunks (whose ids must be larger
+        than every id kept); BM25 weights are recomputed for the new collection. Costs array
+        operations over the index, not re-tokenizing or re-reading chunk texts."""
+        add_ids = np.asarray(add_ids, dtype=np.int64)
+        keep = np.ones(len(self.ids), dtype=bool)
+        drop = self.positions(np.asarray(list(remove_ids), dtype=np.int64))
+        keep[drop] = False
+        kept_ids = np.asarray(self.ids)[keep]
+        if len(add_ids) and len(kept_ids) and add_ids.min() <= kept_ids[-1]:
+            raise ValueError("added chunk ids must be larger than the ids kept")
+        new = LexicalBuilder(self.bigrams, self.k1, self.b)
+        # known tokens keep their term ids; new ones are numbered after them
+        vocab_tokens = [bytes(x).decode("utf-8") for x in np.asarray(self.vocab)]
+        tid = np.asarray(self.vocab_tid)
+        ordered = [""] * self.n_terms
+        for t, i in zip(vocab_tokens, tid.tolist()):
+            ordered[i] = t
+        new.vocab = {t: i for i, t in enumerate(ordered)}
+        new.n = int(keep.sum())
+        new.add(add_ids, add_token_lists) if len(add_ids) else None
+        n_terms_old = self.n_terms
+        # old entries: drop removed rows, renumber the rest
+        rows = np.asarray(self.rows)
+        tf = np.asarray(self.tf)
+        indptr = np.asarray(self.indptr)
+        if drop.size:
+            newpos = np.cumsum(keep, dtype=np.int64) - 1
+            ekeep = keep[rows]
+            kept_before = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum(ekeep, out=kept_before[1:])
+            counts_old = kept_before[indptr[1:]] - kept_before[indptr[:-1]]
+            rows = newpos[rows[ekeep]].astype(np.int32)
+            tf = tf[ekeep]
+        else:
+            counts_old = np.diff(indptr)
+        n_terms = len(new.vocab)
+        counts_old = np.concatenate([counts_old, np.zeros(n_terms - n_terms_old, np.int64)])
+        # new entries, grouped by term
+        if new._terms:
+            t_new = new._terms[0]
+            order = np.argsort(t_new, kind="stable")
+            t_new, r_new, f_new = t_new[order], new._rows[0][order], new._tf[0][order]
+            counts_new = np.bincount(t_new, minlength=n_terms)
+        else:
+            t_new = r_new = np.zeros(0, np.int32)
+            f_new = np.zeros(0, np.uint16)
+            counts_new = np.zeros(n_terms, np.int64)
+        final = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(counts_old + counts_new, out=final[1:])
+        nnz = int(final[-1])
+        out_rows = np.empty(nnz, dtype=np.int32)
+        out_tf = np.empty(nnz, dtype=np.uint16)
+        if len(rows):
+            old_start = np.zeros(n_terms + 1, dtype=np.int64)
+            np.cumsum(counts_old, out=old_start[1:])
+            # destination of old entry j of term t: final[t] + (j - old_start[t])
+            shift = (final[:-1] - old_start[:-1])
+            dest = np.arange(len(rows), dtype=np.int64) + np.repeat(shift, counts_old)
+            out_rows[dest] = rows
+            out_tf[dest] = tf
+            del dest
+        if len(t_new):
+            new_start = np.zeros(n_terms + 1, dtype=np.int64)
+            np.cumsum(counts_new, out=new_start[1:])
+            dest = (np.arange(len(t_new), dtype=np.int64)
+                    + np.repeat(final[:-1] + counts_old - new_start[:-1], counts_new))
+            out_rows[dest] = r_new
+            out_tf[dest] = f_new
+        doclen = np.concatenate([np.asarray(self.doclen)[keep], *(new._dl or [])]).astype(np.int32)
+        ids = np.concatenate([kept_ids, add_ids]).astype(np.int64)
+        weights = _bm25_weights(final, out_rows, out_tf, doclen, self.k1, self.b)
+        vocab, vocab_tid = _vocab_arrays(list(new.vocab))
+        return LexicalIndex(ids, vocab, vocab_tid, final, out_rows, out_tf, weights, doclen, self.bigrams,
+                            self.k1, self.b)
+
+    # -- persistence
     def save(self, folder: Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(folder), show_progress=False)
-        np.save(folder / "ids.npy", self.ids)
+        for name in _FILES:
+            np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)))
         (folder / "lexical.json").write_text(
-            json.dumps({"tokenizer": TOKENIZER_VERSION, "bigrams": self.bigrams, "n": len(self.ids)}),
+            json.dumps({"tokenizer": TOKENIZER_VERSION, "format": INDEX_FORMAT, "bigrams": self.bigrams,
+                        "n": len(self.ids), "terms": self.n_terms, "entries": int(len(self.rows)),
+                        "k1": self.k1, "b": self.b}),
             encoding="utf-8",
         )
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = False) -> "LexicalIndex":
-        import bm25s
-
+        """Read a saved index; with `mmap` the arrays are mapped, not read (pages come in as
+        queries touch them)."""
         folder = Path(folder)
         info = json.loads((folder / "lexical.json").read_text(encoding="utf-8"))
-        ids = np.load(folder / "ids.npy")
-        retriever = bm25s.BM25.load(str(folder), mmap=mmap) if info["n"] else None
-        return cls(retriever, ids, info.get("bigrams", True))
+        if info.get("format") != INDEX_FORMAT:
+            raise ValueError(f"lexical index format {info.get('format')!r}, expected {INDEX_FORMAT!r}")
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None) for name in _FILES}
+        if len(arrays["ids"]) != info["n"]:
+            raise ValueError("lexical index files disagree")
+        return cls(**arrays, bigrams=info.get("bigrams", True), k1=info.get("k1", K1), b=info.get("b", B))

@@ -100,8 +100,7 @@ class HybridRetriever(BaseRetriever):
             weights.append(self.cfg.dense_weight)
         if self.cfg.mode in ("lexical", "hybrid"):
             t = time.perf_counter()
-            allowed_set = set(int(i) for i in allowed_ids) if allowed_ids is not None else None
-            res = self.index.lexical.search(analysis.normalized, n, allowed_set)
+            res = self.index.lexical.search(analysis.normalized, n, allowed_ids)
             timings["lexical_ms"] = (time.perf_counter() - t) * 1000
             rankings.append([cid for cid, _ in res])
             scored.append(res)
@@ -131,7 +130,7 @@ class HybridRetriever(BaseRetriever):
             ranked = [head[i] for i in order] + ranked[len(head):]
             timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         titles = self.index.titles()
-        metas = {d.doc_id: d.meta for d in self.index.documents()}
+        metas = self.index.metas()
         hits = []
         for rank, cid in enumerate(ranked[:k], 1):
             c = chunks[cid]

@@ -30,6 +30,7 @@ MANIFEST = "manifest.json"
 STORE_FILE = "store.sqlite"
 VECTORS_FILE = "vectors.faiss"
 LEXICAL_DIR = "lexical"
+DOCUMENTS_FILE = "documents.json"  # per-document list of a version (kept out of the manifest)
 FORMAT_VERSION = 1
 
 SCHEMA = """
@@ -161,8 +162,13 @@ class ChunkStore:
                     conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
                 else:
                     conn = sqlite3.connect(self.path, check_same_thread=False)
+                    # a writable store is always a build's private copy (see build.py): a crash
+                    # discards it, so no on-disk journal and no fsync per document; close()
+                    # makes the finished file durable before the manifest names it
+                    conn.execute("PRAGMA journal_mode=MEMORY")
+                    conn.execute("PRAGMA synchronous=OFF")
                     conn.executescript(SCHEMA)
-                conn.execute("SELECT count(*) FROM chunks").fetchone()
+                conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()  # not count(*): a full scan
             except sqlite3.DatabaseError as e:
                 raise IndexCorrupt(f"{self.path} is not a readable chunk store ({e}); rebuild with `make index`") from None
             self._local.conn = conn
@@ -173,6 +179,12 @@ class ChunkStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            if not self.readonly:
+                fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
     # -- writing
     def put_document(self, doc: Document, sections: list[Section], chunks: list[Chunk],
@@ -211,6 +223,12 @@ class ChunkStore:
 
     def vacuum(self) -> None:
         self._conn().execute("VACUUM")
+
+    def free_fraction(self) -> float:
+        """Share of the file's pages that deletions left unused (VACUUM only pays above ~25 %)."""
+        conn = self._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0] or 1
+        return conn.execute("PRAGMA freelist_count").fetchone()[0] / pages
 
     # -- reading
     def _chunk(self, row) -> Chunk:
@@ -269,6 +287,18 @@ class ChunkStore:
             toks.append(t.split(" ") if t else [])
         return toks, ids
 
+    def iter_tokens(self, batch: int = 5000) -> Iterator[tuple[list[int], list[list[str]]]]:
+        """(ids, token lists) in batches, ascending ids: what a lexical rebuild streams
+        (a million chunks' token lists never sit in memory at once)."""
+        last = -1
+        conn = self._conn()
+        while True:
+            rows = conn.execute("SELECT id, tokens FROM chunks WHERE id>? ORDER BY id LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            yield [r[0] for r in rows], [r[1].split(" ") if r[1] else [] for r in rows]
+            last = rows[-1][0]
+
     def embed_rows(self, ids: Iterable[int] | None = None) -> list[tuple[int, str, str]]:
         """(id, embed_text, embed_hash) rows."""
         conn = self._conn()
@@ -282,12 +312,18 @@ class ChunkStore:
         return out
 
     def documents(self) -> list[DocRecord]:
+        # the sections JSON is only counted, in SQLite: parsing every outline in Python costs
+        # seconds with tens of thousands of documents
         rows = self._conn().execute(
-            "SELECT doc_id, path, sha256, meta, n_chunks, n_duties, sections, encoding, format FROM documents ORDER BY doc_id")
+            "SELECT doc_id, path, sha256, meta, n_chunks, n_duties, json_array_length(sections), encoding, format"
+            " FROM documents ORDER BY doc_id")
         return [
-            DocRecord(r[0], r[1], r[2], DocMeta(**json.loads(r[3])), r[4], r[5], len(json.loads(r[6])), r[7] or "", r[8] or "")
+            DocRecord(r[0], r[1], r[2], DocMeta(**json.loads(r[3])), r[4], r[5], r[6] or 0, r[7] or "", r[8] or "")
             for r in rows
         ]
+
+    def doc_ids(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
     def document(self, doc_id: str) -> Document | None:
         row = self._conn().execute(
