@@ -293,7 +293,9 @@ class LexicalBuilder:
             rows.extend([r] * len(counts))
         if len(dls) != len(ids):
             raise ValueError(f"{len(ids)} ids but {len(dls)} token lists")
-        if len(ids) and (np.any(np.diff(ids) <= 0) or (self._ids and ids[0] <= self._ids[-1][-1])):
+        if not len(ids):
+            return
+        if np.any(np.diff(ids) <= 0) or (self._ids and ids[0] <= self._ids[-1][-1]):
             raise ValueError("chunk ids must be added in ascending order")
         self._ids.append(ids)
         self._rows.append(np.asarray(rows, dtype=np.int32))
@@ -302,24 +304,49 @@ class LexicalBuilder:
         self._dl.append(np.asarray(dls, dtype=np.int32))
         self.n += len(ids)
 
+    def _batches(self, target: int = 4_000_000):
+        """The collected entries as (rows, terms, tf) batches of about `target` entries, in
+        row order; the per-call parts are released as they are consumed."""
+        rows, terms, tfs, size = [], [], [], 0
+        while self._rows:
+            rows.append(self._rows.pop(0))
+            terms.append(self._terms.pop(0))
+            tfs.append(self._tf.pop(0))
+            size += len(rows[-1])
+            if size >= target or not self._rows:
+                yield np.concatenate(rows), np.concatenate(terms), np.concatenate(tfs)
+                rows, terms, tfs, size = [], [], [], 0
+
     def finish(self) -> "LexicalIndex":
-        cat = lambda parts, dt: np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)  # noqa: E731
-        ids = cat(self._ids, np.int64)
-        rows = cat(self._rows, np.int32)
-        self._rows = []
-        terms = cat(self._terms, np.int32)
-        self._terms = []
-        tf = cat(self._tf, np.uint16)
-        self._tf = []
-        doclen = cat(self._dl, np.int32)
+        """Column-compress the entries (by term; rows ascending inside a term) without a global
+        sort: a counting pass, then each batch is placed at its terms' cursors. Peak memory is
+        the entries plus the output arrays, not an int64 permutation of everything."""
+        ids = np.concatenate(self._ids).astype(np.int64) if self._ids else np.zeros(0, np.int64)
+        doclen = np.concatenate(self._dl).astype(np.int32) if self._dl else np.zeros(0, np.int32)
         n_terms = len(self.vocab)
-        order = np.argsort(terms, kind="stable")  # by term, rows stay ascending inside a term
+        counts = np.zeros(n_terms, dtype=np.int64)
+        parts = list(zip(self._rows, self._terms, self._tf))
+        for _, t, _ in parts:
+            if len(t):
+                counts += np.bincount(t, minlength=n_terms)
+        del parts
         indptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-        del terms
-        rows = rows[order]
-        tf = tf[order]
-        del order
+        np.cumsum(counts, out=indptr[1:])
+        nnz = int(indptr[-1])
+        rows = np.empty(nnz, dtype=np.int32)
+        tf = np.empty(nnz, dtype=np.uint16)
+        cursor = indptr[:-1].copy()
+        for r_b, t_b, f_b in self._batches():
+            order = np.argsort(t_b, kind="stable")
+            t_sorted = t_b[order]
+            c_b = np.bincount(t_sorted, minlength=n_terms)
+            first = np.cumsum(c_b) - c_b  # where each term's run starts inside the batch
+            dest = cursor[t_sorted] + (np.arange(len(t_sorted), dtype=np.int64) - first[t_sorted])
+            rows[dest] = r_b[order]
+            tf[dest] = f_b[order]
+            cursor += c_b
+            del order, t_sorted, dest
+        self._ids, self._dl = [], []
         weights = _bm25_weights(indptr, rows, tf, doclen, self.k1, self.b)
         vocab, vocab_tid = _vocab_arrays(list(self.vocab))
         return LexicalIndex(ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, self.bigrams,

@@ -137,7 +137,9 @@ class ChunkVectorStore(FaissVectorStore):
             self._faiss_index = fresh
             faiss.downcast_index(fresh.index).hnsw.efSearch = self._params["ef"]
             return removed
-        return int(self._faiss_index.remove_ids(faiss.IDSelectorBatch(ids)))
+        # the numpy form lets faiss pick the selector the index needs (an IVF index with a
+        # hashtable direct map accepts only IDSelectorArray; IDSelectorBatch raises there)
+        return int(self._faiss_index.remove_ids(np.ascontiguousarray(ids)))
 
     def delete_nodes(self, node_ids: list[str] | None = None, filters=None, **kw) -> None:
         if filters is not None:
