@@ -228,7 +228,45 @@ tokenize_query = tokenize  # a question's tokens (the name says where it is used
 
 # ---------------------------------------------------------------- the index
 
-_FILES = ("ids", "vocab", "vocab_tid", "indptr", "rows", "tf", "weights", "doclen")
+_FILES = ("ids", "vocab", "vocab_tid", "indptr", "rows", "tf", "weights", "doclen", "maxw")
+PRUNE_MIN_POSTINGS = 20_000  # below this, scoring a term in full costs less than deciding not to
+
+
+def _term_max(indptr: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The largest weight of each term (0 for a term without entries): BM25's per-term upper
+    bound, which lets a search skip the long posting lists of common terms."""
+    n_terms = len(indptr) - 1
+    out = np.zeros(n_terms, dtype=np.float32)
+    nonempty = np.flatnonzero(np.diff(indptr) > 0)
+    if len(nonempty) and len(weights):
+        out[nonempty] = np.maximum.reduceat(np.asarray(weights), np.asarray(indptr[nonempty]))
+    return out
+
+
+def _top_positions(scores: np.ndarray, k: int, among: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the k largest positive scores, best first, ties by position (what a
+    stable sort gives), without partitioning the whole array: the k-th largest of block
+    maxima is a lower bound of the k-th largest score, so only values above it are sorted."""
+    if among is not None:
+        vals = scores[among]
+        top = _top_positions(vals, k)
+        return among[top]
+    n = len(scores)
+    if n == 0 or k <= 0:
+        return np.zeros(0, np.int64)
+    block = 1024
+    m = (n // block) * block
+    floor = np.float32(0)
+    if m // block > k:
+        bmax = scores[:m].reshape(-1, block).max(axis=1)
+        floor = max(floor, np.partition(bmax, len(bmax) - k)[len(bmax) - k])
+    cand = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+    if cand.size > k:
+        vals = scores[cand]
+        kth = np.partition(vals, cand.size - k)[cand.size - k]
+        cand = cand[vals >= kth]
+    order = np.lexsort((cand, -scores[cand]))
+    return cand[order][:k]
 
 
 def _vocab_arrays(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -349,16 +387,17 @@ class LexicalBuilder:
         self._ids, self._dl = [], []
         weights = _bm25_weights(indptr, rows, tf, doclen, self.k1, self.b)
         vocab, vocab_tid = _vocab_arrays(list(self.vocab))
-        return LexicalIndex(ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, self.bigrams,
+        return LexicalIndex(ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, None, self.bigrams,
                             self.k1, self.b)
 
 
 class LexicalIndex:
     """BM25 over token lists, with our chunk ids. `search` can be limited to allowed ids."""
 
-    def __init__(self, ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, bigrams: bool = True,
+    def __init__(self, ids, vocab, vocab_tid, indptr, rows, tf, weights, doclen, maxw=None, bigrams: bool = True,
                  k1: float = K1, b: float = B):
         self.ids = ids  # chunk id of each row, ascending
+        self.maxw = maxw if maxw is not None else _term_max(indptr, weights)  # per-term upper bound
         self.vocab, self.vocab_tid = vocab, vocab_tid  # sorted utf-8 tokens → term id
         self.indptr, self.rows, self.tf, self.weights = indptr, rows, tf, weights  # column-compressed
         self.doclen = doclen
@@ -415,13 +454,49 @@ class LexicalIndex:
     def _accumulate(self, tids: np.ndarray, counts: np.ndarray) -> np.ndarray:
         scores = np.zeros(len(self.ids), dtype=np.float32)
         for t, c in zip(tids.tolist(), counts.tolist()):
-            s, e = int(self.indptr[t]), int(self.indptr[t + 1])
-            if s == e:
-                continue
-            w = self.weights[s:e]
-            # rows are unique within a term, so fancy-index += is exact
-            scores[self.rows[s:e]] += w if c == 1 else w * np.float32(c)
+            self._add_term(scores, t, c)
         return scores
+
+    def _add_term(self, scores: np.ndarray, t: int, c: int) -> None:
+        s, e = int(self.indptr[t]), int(self.indptr[t + 1])
+        if s < e:
+            w = self.weights[s:e]
+            np.add.at(scores, self.rows[s:e], w if c == 1 else w * np.float32(c))  # faster than a[i] += w
+
+    def _pruned_top(self, tids: np.ndarray, counts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the exact top k (MaxScore, term at a time): terms are scored from the
+        highest upper bound (rare terms, short lists) down; before a long list, if the k-th
+        best partial score θ exceeds the sum of the upper bounds still to come, no document
+        the scored terms missed can reach the top k, so the remaining (common, long) terms are
+        only looked up for the candidates that still can (binary search in their sorted rows)."""
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        lens = (np.asarray(self.indptr[tids + 1]) - np.asarray(self.indptr[tids])).astype(np.int64)
+        ub = np.asarray(self.maxw[tids], dtype=np.float64) * counts
+        order = np.lexsort((lens, -ub))
+        rest = float(ub.sum())
+        cand = None
+        checks = 0
+        for i in order.tolist():
+            t, c = int(tids[i]), int(counts[i])
+            if cand is None and lens[i] >= PRUNE_MIN_POSTINGS and checks < 4:
+                checks += 1
+                top = _top_positions(scores, k)
+                theta = float(scores[top[-1]]) if len(top) == k else 0.0
+                if theta > rest * 1.0001:  # float32 sums: keep a margin
+                    cand = np.flatnonzero(scores >= np.float32(theta - rest * 1.0001))
+            if cand is None:
+                self._add_term(scores, t, c)
+            elif len(cand):
+                s, e = int(self.indptr[t]), int(self.indptr[t + 1])
+                rows = self.rows[s:e]
+                p = np.searchsorted(rows, cand)
+                p[p == len(rows)] = len(rows) - 1
+                hit = rows[p] == cand
+                w = self.weights[s:e][p[hit]]
+                scores[cand[hit]] += w if c == 1 else w * np.float32(c)  # candidates are unique
+            rest -= ub[i]
+        top = _top_positions(scores, k, cand) if cand is not None else _top_positions(scores, k)
+        return top, scores
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row (bm25s's `get_scores` over our tokens)."""
@@ -443,24 +518,17 @@ class LexicalIndex:
     def search(self, query: str, k: int, allowed=None) -> list[tuple[int, float]]:
         """(chunk id, score) best first; only positive scores; restricted to `allowed` ids
         (a set or an array of chunk ids)."""
-        scores = self.scores(query)
-        if scores.size == 0 or k <= 0:
+        if len(self.ids) == 0 or k <= 0:
             return []
-        if allowed is not None:
-            pos = self.positions(allowed)
-            sub = scores[pos]
+        tids, counts = self.term_ids(tokenize_query(query, self.bigrams))
+        if len(tids) == 0:
+            return []
+        if allowed is None:
+            top, scores = self._pruned_top(tids, counts, k)
         else:
-            pos, sub = None, scores
-        nz = np.flatnonzero(sub > 0)
-        if nz.size == 0:
-            return []
-        if k < nz.size:
-            vals = sub[nz]
-            part = np.argpartition(vals, nz.size - k)[nz.size - k:]
-            nz = nz[part]
-        top = nz[np.lexsort((nz, -sub[nz]))]  # best first; ties by position (as a stable sort)
-        rows = pos[top] if pos is not None else top
-        return [(int(self.ids[r]), float(scores[r])) for r in rows]
+            scores = self._accumulate(tids, counts)
+            top = _top_positions(scores, k, self.positions(allowed))
+        return [(int(self.ids[r]), float(scores[r])) for r in top if scores[r] > 0]
 
     # -- updating
     def updated(self, remove_ids=(), add_ids=(), add_token_lists: Iterable[list[str]] = ()) -> "LexicalIndex":
@@ -536,7 +604,7 @@ class LexicalIndex:
         ids = np.concatenate([kept_ids, add_ids]).astype(np.int64)
         weights = _bm25_weights(final, out_rows, out_tf, doclen, self.k1, self.b)
         vocab, vocab_tid = _vocab_arrays(list(new.vocab))
-        return LexicalIndex(ids, vocab, vocab_tid, final, out_rows, out_tf, weights, doclen, self.bigrams,
+        return LexicalIndex(ids, vocab, vocab_tid, final, out_rows, out_tf, weights, doclen, None, self.bigrams,
                             self.k1, self.b)
 
     # -- persistence
