@@ -737,15 +737,15 @@ def child_ann(spec: dict) -> dict:
             ivf = faiss.extract_index_ivf(store.faiss_index)
             entry["nlist"] = int(ivf.nlist)
             entry["sweep"] = []
-            for nprobe in spec.get("nprobe", [8, 16, 32, 64]):
-                store._params["nprobe"] = nprobe
+            for nprobe in spec.get("nprobe", [8, 16, 32, 64, 128]):
+                store.tune(ivf_nprobe=nprobe)
                 entry["sweep"].append(measure(store, {"nprobe": nprobe}))
-            store._params["nprobe"] = cfg.index.ivf_nprobe
+            store.tune(ivf_nprobe=cfg.index.ivf_nprobe)
         elif kind == "hnsw":
             entry["M"] = cfg.index.hnsw_m
             entry["sweep"] = []
-            for ef in spec.get("ef", [32, 64, 128, 256]):
-                store._params["ef"] = ef
+            for ef in spec.get("ef", [32, 64, 128, 256, 512]):
+                store.tune(hnsw_ef_search=ef)
                 entry["sweep"].append(measure(store, {"efSearch": ef}))
         else:
             entry["sweep"] = [measure(store, {})]

@@ -93,6 +93,20 @@ class ChunkVectorStore(FaissVectorStore):
     def class_name(cls) -> str:
         return "ChunkVectorStore"
 
+    def tune(self, ivf_nprobe: int | None = None, hnsw_ef_search: int | None = None) -> None:
+        """Change the search breadth of an approximate index (recall against speed)."""
+        import faiss
+
+        kind = self.kind
+        if ivf_nprobe is not None:
+            self._params["nprobe"] = ivf_nprobe
+            if kind == "ivf":
+                faiss.extract_index_ivf(self._faiss_index).nprobe = ivf_nprobe
+        if hnsw_ef_search is not None:
+            self._params["ef"] = hnsw_ef_search
+            if kind == "hnsw":
+                faiss.downcast_index(self._faiss_index.index).hnsw.efSearch = hnsw_ef_search
+
     @property
     def faiss_index(self):
         return self._faiss_index
