@@ -524,6 +524,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     for s in range(0, made, 50_000):
         vectors.add_vectors(all_ids[s:s + 50_000], np.ascontiguousarray(vec_mm[s:s + 50_000]))
     vectors.persist(str(vdir / VECTORS_FILE))
+    faiss_params = vectors.describe()
     t["vectors"] = time.perf_counter() - t0
     t["vectors_train"] = t_train
     del vectors, index
@@ -535,6 +536,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     t0 = time.perf_counter()
     store.close()
     report.chunks, report.faiss = made, kind
+    report.faiss_params = faiss_params
     manifest, documents = IndexBuilder(cfg)._manifest(report, Path("synthetic"), None, time.perf_counter() - t_all)
     write_json_atomic(vdir / DOCUMENTS_FILE, documents)
     write_json_atomic(vdir / MANIFEST, manifest)

@@ -66,6 +66,7 @@ class BuildReport:
     cached: int = 0  # vectors reused from the cache
     seconds: float = 0.0
     faiss: str = ""
+    faiss_params: dict = field(default_factory=dict)  # type and parameters (ChunkVectorStore.describe)
 
     def count(self, status: str) -> int:
         return sum(d.status == status for d in self.documents)
@@ -284,6 +285,7 @@ class IndexBuilder:
         store.close()
         report.chunks = len(lex)
         report.faiss = vectors.kind
+        report.faiss_params = vectors.describe()
         return report
 
     def _lexical(self, index_dir: Path, base: dict | None, store: ChunkStore, removed_ids: list[int],
@@ -371,7 +373,9 @@ class IndexBuilder:
             "chunker": {"version": CHUNKER_VERSION, "max_chars": self.cfg.chunk.max_chars,
                         "min_chars": self.cfg.chunk.min_chars},
             "lexical": {"tokenizer": lexical.TOKENIZER_VERSION, "format": lexical.INDEX_FORMAT},
-            "faiss": {"kind": report.faiss, "setting": self.cfg.index.faiss, "ann_threshold": self.cfg.index.ann_threshold},
+            # the type "auto" chose for this size (exact below ann_threshold), and its parameters
+            "faiss": {"kind": report.faiss, "setting": self.cfg.index.faiss, "ann_threshold": self.cfg.index.ann_threshold,
+                      **{k: v for k, v in report.faiss_params.items() if k != "kind"}},
             "corpus": {"folder": str(docs_dir), "hash": corpus_hash.hexdigest()},
             "documents_file": DOCUMENTS_FILE,
             "counts": {"documents": len(live), "chunks": report.chunks,

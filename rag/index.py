@@ -107,7 +107,9 @@ class Index:
     # -- reading
     def documents(self) -> list[DocRecord]:
         if self._docs is None:
-            self._docs = self.store.documents()
+            from .query import DocList
+
+            self._docs = DocList(self.store.documents())
         return self._docs
 
     def document(self, doc_id: str) -> Document | None:

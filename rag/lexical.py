@@ -38,7 +38,7 @@ from typing import Iterable
 import numpy as np
 
 TOKENIZER_VERSION = "jieba-search+bigram-v1"  # also covers what is tokenized (title + path + text)
-INDEX_FORMAT = "bm25-csc-v2"  # the on-disk layout (see LexicalIndex.save)
+INDEX_FORMAT = "bm25-csc-v3"  # the on-disk layout (see LexicalIndex.save)
 K1, B = 1.2, 0.75
 _CJK_RUN_RE = re.compile(r"[\u3400-\u9fff]+")
 _WORD_RE = re.compile(r"[\u3400-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import regions as rg
 from .clean import normalize
@@ -77,14 +78,39 @@ def prepare(question: str, max_chars: int = 2000) -> tuple[str, bool]:
 
 
 def _doc_region_chain(d: DocRecord) -> list[str]:
-    r = rg.get(d.meta.region) if d.meta.region != UNKNOWN else None
-    return [x.name for x in rg.chain(r)] if r else []
+    return list(_region_chain(d.meta.region))
+
+
+@lru_cache(maxsize=4096)
+def _region_chain(region: str) -> tuple[str, ...]:
+    r = rg.get(region) if region != UNKNOWN else None
+    return tuple(x.name for x in rg.chain(r)) if r else ()
+
+
+class DocList(list):
+    """The indexed documents (a list of DocRecord) with a place → documents map built once:
+    matching the places of a question then costs a dictionary lookup, not a pass over tens of
+    thousands of documents. Index.documents() returns one; a plain list works too."""
+
+    _by_place: dict[str, dict[str, int]] | None = None
+
+    def by_place(self) -> dict[str, dict[str, int]]:
+        if self._by_place is None:
+            by: dict[str, dict[str, int]] = {}
+            for d in self:
+                chain = _region_chain(d.meta.region)
+                for i, name in enumerate(chain):
+                    by.setdefault(name, {})[d.doc_id] = EXACT if i == 0 else INSIDE
+            self._by_place = by
+        return self._by_place
 
 
 def match_docs(place: rg.Region, docs: list[DocRecord]) -> dict[str, int]:
+    if isinstance(docs, DocList):
+        return dict(docs.by_place().get(place.name, {}))
     out = {}
     for d in docs:
-        chain = _doc_region_chain(d)
+        chain = _region_chain(d.meta.region)
         if not chain:
             continue
         if chain[0] == place.name:

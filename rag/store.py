@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS documents (
     sections TEXT NOT NULL,
     pages TEXT NOT NULL DEFAULT '[]',
     n_chunks INTEGER NOT NULL DEFAULT 0,
-    n_duties INTEGER NOT NULL DEFAULT 0
+    n_duties INTEGER NOT NULL DEFAULT 0,
+    n_sections INTEGER  -- len(sections), so that listing documents needs no outline JSON
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,6 +64,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+# Listing documents reads only this index: in the table, every column after `text` (the whole
+# document) sits behind its overflow pages, which made listing 20k documents read them all.
+LIST_INDEX = """
+CREATE INDEX IF NOT EXISTS documents_list
+    ON documents(doc_id, path, sha256, meta, n_chunks, n_duties, n_sections, encoding, format);
 """
 
 
@@ -168,6 +175,12 @@ class ChunkStore:
                     conn.execute("PRAGMA journal_mode=MEMORY")
                     conn.execute("PRAGMA synchronous=OFF")
                     conn.executescript(SCHEMA)
+                    cols = {r[1] for r in conn.execute("PRAGMA table_info(documents)")}
+                    if "n_sections" not in cols:  # a store written before the column existed
+                        conn.execute("ALTER TABLE documents ADD COLUMN n_sections INTEGER")
+                        conn.execute("UPDATE documents SET n_sections=json_array_length(sections)")
+                        conn.commit()
+                    conn.executescript(LIST_INDEX)
                 conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()  # not count(*): a full scan
             except sqlite3.DatabaseError as e:
                 raise IndexCorrupt(f"{self.path} is not a readable chunk store ({e}); rebuild with `make index`") from None
@@ -194,11 +207,11 @@ class ChunkStore:
         n_duties = sum(len(c.duties) for c in chunks)
         with conn:
             conn.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.doc_id, doc.path, doc.source_hash, doc.encoding, doc.format, doc.text,
                  _json(doc.meta.to_dict()),
                  _json([[list(s.path), s.level, s.heading, s.start, s.end, s.body_start] for s in sections]),
-                 _json(doc.pages), len(chunks), n_duties),
+                 _json(doc.pages), len(chunks), n_duties, len(sections)),
             )
             ids = []
             for c, et, eh, tk in zip(chunks, embed_texts, embed_hashes, tokens):
@@ -312,15 +325,19 @@ class ChunkStore:
         return out
 
     def documents(self) -> list[DocRecord]:
-        # the sections JSON is only counted, in SQLite: parsing every outline in Python costs
-        # seconds with tens of thousands of documents
+        # the outline JSON is not parsed (its length is stored): with tens of thousands of
+        # documents parsing every outline costs seconds
         rows = self._conn().execute(
-            "SELECT doc_id, path, sha256, meta, n_chunks, n_duties, json_array_length(sections), encoding, format"
-            " FROM documents ORDER BY doc_id")
+            "SELECT doc_id, path, sha256, meta, n_chunks, n_duties,"
+            f" {self._n_sections_sql()}, encoding, format FROM documents ORDER BY doc_id")
         return [
             DocRecord(r[0], r[1], r[2], DocMeta(**json.loads(r[3])), r[4], r[5], r[6] or 0, r[7] or "", r[8] or "")
             for r in rows
         ]
+
+    def _n_sections_sql(self) -> str:
+        cols = {r[1] for r in self._conn().execute("PRAGMA table_info(documents)")}
+        return "n_sections" if "n_sections" in cols else "json_array_length(sections)"
 
     def doc_ids(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT doc_id FROM documents ORDER BY doc_id")]

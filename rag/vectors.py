@@ -93,6 +93,20 @@ class ChunkVectorStore(FaissVectorStore):
     def class_name(cls) -> str:
         return "ChunkVectorStore"
 
+    def describe(self) -> dict:
+        """Type and parameters, for the manifest."""
+        import faiss
+
+        kind = self.kind
+        out: dict = {"kind": kind, "vectors": len(self), "dim": int(self._faiss_index.d)}
+        if kind == "ivf":
+            ivf = faiss.extract_index_ivf(self._faiss_index)
+            out.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe))
+        elif kind == "hnsw":
+            hnsw = faiss.downcast_index(self._faiss_index.index).hnsw
+            out.update(M=int(hnsw.nb_neighbors(1)), efSearch=int(hnsw.efSearch), efConstruction=int(hnsw.efConstruction))
+        return out
+
     def tune(self, ivf_nprobe: int | None = None, hnsw_ef_search: int | None = None) -> None:
         """Change the search breadth of an approximate index (recall against speed)."""
         import faiss
