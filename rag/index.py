@@ -84,7 +84,7 @@ class Index:
             raise IndexCorrupt(f"index version folder {vdir} is missing; {REBUILD}")
         store = ChunkStore(vdir / STORE_FILE)
         try:
-            vectors = ChunkVectorStore.load(vdir / VECTORS_FILE, **params)
+            vectors = ChunkVectorStore.load(vdir / VECTORS_FILE, mmap=True, **params)  # a version never changes
         except Exception as e:
             raise IndexCorrupt(f"{vdir / VECTORS_FILE} is unreadable ({str(e).splitlines()[0][:200]}); {REBUILD}") from None
         try:  # memory-mapped: the files of a version never change

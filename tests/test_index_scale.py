@@ -334,3 +334,23 @@ def test_synthetic_tokens_are_exact(corpus_index):
 
     cfg, index_dir = corpus_index
     assert SyntheticCorpus(index_dir, cfg).check_tokens(20) == 1.0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_opened_index_is_mapped_and_read_only(tmp_path, kind):
+    vecs = _clustered(2000)
+    ids = np.arange(1, 2001, dtype=np.int64)
+    store = ChunkVectorStore(make_faiss_index(vecs.shape[1], kind, train=vecs, n_expected=len(vecs)))
+    store.add_vectors(ids, vecs)
+    store.persist(str(tmp_path / "v.faiss"))
+    mapped = ChunkVectorStore.load(tmp_path / "v.faiss", mmap=True)
+    assert mapped.kind == kind and len(mapped) == 2000
+    assert mapped.search(vecs[5], 5)[0][0] == 6
+    got_ids, got_vecs = mapped.all_vectors()
+    assert sorted(got_ids.tolist()) == ids.tolist()
+    with pytest.raises(RuntimeError):
+        mapped.add_vectors(np.array([9999]), vecs[:1])
+    with pytest.raises(RuntimeError):
+        mapped.remove_ids([1, 2])
+    writable = ChunkVectorStore.load(tmp_path / "v.faiss")
+    assert writable.remove_ids([1, 2]) == 2
