@@ -463,7 +463,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     from .build import BuildReport, DocResult, IndexBuilder
     from .embcache import text_hash
     from .store import DOCUMENTS_FILE, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore, write_json_atomic
-    from .vectors import ChunkVectorStore, choose_kind, make_faiss_index
+    from .vectors import ChunkVectorStore, choose_kind, ivf_training_size, make_faiss_index
 
     index_dir = Path(index_dir)
     if index_dir.exists():
@@ -511,12 +511,17 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     if vectors_out is not None:
         vec_mm.flush()
         np.save(vectors_out / "ids.npy", all_ids[:made])
+    t0 = time.perf_counter()
+    lx = lex.finish()
+    lx.save(vdir / LEXICAL_DIR)
+    t["lexical_finish"] = time.perf_counter() - t0
+    del lx, lex
     # vectors: the type the configuration ("auto": by size) picks
     t0 = time.perf_counter()
     kind = choose_kind(cfg.index.faiss, made, cfg.index.ann_threshold)
     sample = None
     if kind == "ivf":
-        pick = np.sort(np.random.default_rng(0).permutation(made)[:100_000])
+        pick = np.sort(np.random.default_rng(0).permutation(made)[:ivf_training_size(made)])
         sample = np.ascontiguousarray(vec_mm[pick])
     index = make_faiss_index(corpus.dim, kind, train=sample, hnsw_m=cfg.index.hnsw_m, n_expected=made)
     t_train = time.perf_counter() - t0
@@ -528,11 +533,6 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     t["vectors"] = time.perf_counter() - t0
     t["vectors_train"] = t_train
     del vectors, index
-    t0 = time.perf_counter()
-    lx = lex.finish()
-    lx.save(vdir / LEXICAL_DIR)
-    t["lexical_finish"] = time.perf_counter() - t0
-    del lx, lex
     t0 = time.perf_counter()
     store.close()
     report.chunks, report.faiss = made, kind
@@ -699,7 +699,7 @@ def child_ann(spec: dict) -> dict:
     latency and recall@10 against exact search, over a sweep of nprobe / efSearch."""
     import faiss
 
-    from .vectors import ChunkVectorStore, make_faiss_index
+    from .vectors import ChunkVectorStore, ivf_training_size, make_faiss_index
 
     cfg = _cfg(spec)
     out = Path(spec["out"])
@@ -723,7 +723,7 @@ def child_ann(spec: dict) -> dict:
         t0 = time.perf_counter()
         sample = None
         if kind == "ivf":
-            pick = np.sort(np.random.default_rng(0).permutation(n)[:100_000])
+            pick = np.sort(np.random.default_rng(0).permutation(n)[:ivf_training_size(n)])
             sample = np.ascontiguousarray(vecs[pick])
         index = make_faiss_index(dim, kind, train=sample, hnsw_m=cfg.index.hnsw_m, n_expected=n)
         train_s = time.perf_counter() - t0

@@ -35,7 +35,7 @@ from .ingest import (IngestError, doc_id_for, embed_text, file_hash, header, lex
 from .load import iter_corpus
 from .store import (DOCUMENTS_FILE, FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
                     IndexError_, read_manifest, write_json_atomic)
-from .vectors import ChunkVectorStore, choose_kind, make_faiss_index
+from .vectors import ChunkVectorStore, choose_kind, ivf_training_size, make_faiss_index
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -271,6 +271,10 @@ class IndexBuilder:
             raise BuildError(f"no document could be indexed{': ' + reasons if reasons else ''}")
 
         vectors = self._embed_and_add(index_dir, store, vectors, new_chunks, report)
+        vectors.persist(str(tmp / VECTORS_FILE))
+        report.faiss = vectors.kind
+        report.faiss_params = vectors.describe()
+        del vectors  # a million vectors need not stay in memory while the lexical index is built
         self.progress("lexical", 0, 1)
         lex = self._lexical(index_dir, base, store, removed_ids, new_chunks, new_tokens)
         lex.save(tmp / LEXICAL_DIR)
@@ -279,13 +283,10 @@ class IndexBuilder:
             lexical.write_query_dictionary(index_dir / "cache")
         except (OSError, sqlite3.Error):
             pass  # only an optimisation
-        vectors.persist(str(tmp / VECTORS_FILE))
         if store.free_fraction() > 0.25:  # many deletions: worth rewriting the file
             store.vacuum()
         store.close()
         report.chunks = len(lex)
-        report.faiss = vectors.kind
-        report.faiss_params = vectors.describe()
         return report
 
     def _lexical(self, index_dir: Path, base: dict | None, store: ChunkStore, removed_ids: list[int],
@@ -338,7 +339,8 @@ class IndexBuilder:
             else:
                 all_vecs = np.vstack(parts)
             dim = all_vecs.shape[1] if all_vecs.size else self._dim()
-            sample = all_vecs[np.random.default_rng(0).permutation(len(all_vecs))[:100_000]] if kind == "ivf" else None
+            sample = (all_vecs[np.random.default_rng(0).permutation(len(all_vecs))[:ivf_training_size(len(all_vecs))]]
+                      if kind == "ivf" else None)
             index = make_faiss_index(dim, kind, train=sample, hnsw_m=self.cfg.index.hnsw_m, n_expected=len(all_vecs))
             vectors = ChunkVectorStore(index, **params)
             self.progress("vectors", 0, len(all_ids))

@@ -35,6 +35,17 @@ def choose_kind(kind: str, n_vectors: int, ann_threshold: int) -> str:
     return kind
 
 
+def ivf_nlist(n_vectors: int) -> int:
+    """Inverted lists for an IVF index of this size: 4·√n, between 16 and 4096."""
+    return int(max(16, min(4096, 4 * np.sqrt(max(n_vectors, 1)))))
+
+
+def ivf_training_size(n_vectors: int) -> int:
+    """Training sample for IVF k-means: 40 vectors per list (faiss warns below 39), at least
+    100k, at most all of them."""
+    return min(n_vectors, max(100_000, 40 * ivf_nlist(n_vectors)))
+
+
 def make_faiss_index(dim: int, kind: str, train: np.ndarray | None = None, hnsw_m: int = 32,
                      n_expected: int = 0):
     import faiss
@@ -47,7 +58,7 @@ def make_faiss_index(dim: int, kind: str, train: np.ndarray | None = None, hnsw_
         return faiss.IndexIDMap2(inner)
     if kind == "ivf":
         n = max(n_expected, len(train) if train is not None else 0)
-        nlist = int(max(16, min(4096, 4 * np.sqrt(max(n, 1)))))
+        nlist = ivf_nlist(n)
         quantizer = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         if train is None or len(train) < nlist:
@@ -78,7 +89,7 @@ class ChunkVectorStore(FaissVectorStore):
     _mapped: bool = PrivateAttr(default=False)  # vectors memory-mapped from the file: read only
 
     def __init__(self, faiss_index: Any, node_loader: Callable[[list[int]], list[BaseNode]] | None = None,
-                 hnsw_ef_search: int = 128, ivf_nprobe: int = 32):
+                 hnsw_ef_search: int = 512, ivf_nprobe: int = 128):
         import faiss
 
         super().__init__(faiss_index=faiss_index)
