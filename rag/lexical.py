@@ -478,6 +478,8 @@ class LexicalIndex:
         checks = 0
         for i in order.tolist():
             t, c = int(tids[i]), int(counts[i])
+            if lens[i] == 0:  # a term whose documents were all removed
+                continue
             if cand is None and lens[i] >= PRUNE_MIN_POSTINGS and checks < 4:
                 checks += 1
                 top = _top_positions(scores, k)
@@ -603,7 +605,12 @@ class LexicalIndex:
         doclen = np.concatenate([np.asarray(self.doclen)[keep], *(new._dl or [])]).astype(np.int32)
         ids = np.concatenate([kept_ids, add_ids]).astype(np.int64)
         weights = _bm25_weights(final, out_rows, out_tf, doclen, self.k1, self.b)
-        vocab, vocab_tid = _vocab_arrays(list(new.vocab))
+        tokens = list(new.vocab)
+        live = (counts_old + counts_new) > 0
+        if not live.all():  # terms only removed documents had: drop them (columns hold no entries)
+            final = np.concatenate([[0], final[1:][live]]).astype(np.int64)
+            tokens = [t for t, ok in zip(tokens, live.tolist()) if ok]
+        vocab, vocab_tid = _vocab_arrays(tokens)
         return LexicalIndex(ids, vocab, vocab_tid, final, out_rows, out_tf, weights, doclen, None, self.bigrams,
                             self.k1, self.b)
 

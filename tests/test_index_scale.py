@@ -354,3 +354,40 @@ def test_opened_index_is_mapped_and_read_only(tmp_path, kind):
         mapped.remove_ids([1, 2])
     writable = ChunkVectorStore.load(tmp_path / "v.faiss")
     assert writable.remove_ids([1, 2]) == 2
+
+
+def test_place_matching_with_the_document_map_equals_the_scan(corpus_index):
+    from rag.query import DocList, analyse
+
+    cfg, index_dir = corpus_index
+    docs = Index.open(index_dir, cfg).documents()
+    assert isinstance(docs, DocList)
+    for q in ["宁夏和陕西的法治政府建设目标", "利通区行政执法公示", "吴忠市有哪些措施", "五原县2022年报告", "北京市的情况"]:
+        fast, slow = analyse(q, docs), analyse(q, list(docs))
+        assert fast.doc_match == slow.doc_match and fast.place_docs == slow.place_docs
+        assert fast.unknown_places == slow.unknown_places
+
+
+def test_pruned_bm25_search_is_exact(corpus_index, monkeypatch):
+    """The MaxScore shortcut (common terms looked up only for documents that can still make
+    the top k) returns exactly the top k of full scoring, also after removals emptied terms."""
+    from rag.bench import load_questions
+
+    cfg, index_dir = corpus_index
+    store = ChunkStore(index_dir / read_manifest(index_dir)["version"] / "store.sqlite")
+    toks, ids = store.tokens_and_ids()
+    full = lexical.LexicalIndex.build(toks, ids)
+    unique = {t for t in toks[3]} - {t for i, ts in enumerate(toks) if i != 3 for t in ts}
+    shrunk = full.updated([ids[3]], [], [])  # removes the only chunk with `unique` tokens
+    assert unique and not (set(shrunk.doc_freq(sorted(unique)).values()) - {0})
+    monkeypatch.setattr(lexical, "PRUNE_MIN_POSTINGS", 0)  # prune whenever it is allowed
+    questions = load_questions()[:60] + ["".join(sorted(unique))[:40]]
+    for lx in (full, shrunk):
+        for q in questions:
+            for k in (1, 5, 20):
+                sc = lx.scores(q)
+                order = sorted(range(len(sc)), key=lambda i: (-sc[i], i))[:k]
+                want = [(int(lx.ids[i]), float(sc[i])) for i in order if sc[i] > 0]
+                got = lx.search(q, k)
+                assert [c for c, _ in got] == [c for c, _ in want], q
+                assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-4)
