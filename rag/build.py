@@ -35,7 +35,7 @@ from .ingest import (IngestError, doc_id_for, embed_text, file_hash, header, lex
 from .load import iter_corpus
 from .store import (DOCUMENTS_FILE, FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
                     IndexError_, read_manifest, write_json_atomic)
-from .vectors import ChunkVectorStore, choose_kind, ivf_training_size, make_faiss_index
+from .vectors import ChunkVectorStore, choose_kind, ivf_nlist, ivf_training_size, make_faiss_index
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -116,6 +116,16 @@ def _build_lock(index_dir: Path):
         yield
     finally:
         os.close(fd)
+
+
+def _ivf_outgrown(vectors: ChunkVectorStore, total: int) -> bool:
+    """An IVF index whose list count is less than half what its size now calls for (trained
+    at 50k, grown to 1M by additions): its lists got long and slow, so retrain."""
+    if vectors.kind != "ivf":
+        return False
+    import faiss
+
+    return ivf_nlist(total) > 2 * faiss.extract_index_ivf(vectors.faiss_index).nlist
 
 
 class IndexBuilder:
@@ -328,8 +338,9 @@ class IndexBuilder:
         total = (len(vectors) if vectors is not None else 0) + len(ids)
         kind = choose_kind(self.cfg.index.faiss, total, self.cfg.index.ann_threshold)
         params = dict(hnsw_ef_search=self.cfg.index.hnsw_ef_search, ivf_nprobe=self.cfg.index.ivf_nprobe)
-        if vectors is None or vectors.kind != kind:
-            # a fresh index, or the size crossed the threshold: (re)build with the right type
+        if vectors is None or vectors.kind != kind or _ivf_outgrown(vectors, total):
+            # a fresh index, the size crossed the threshold, or an IVF index grew far beyond
+            # what its lists were trained for: (re)build with the right type
             old_ids, old_vecs = vectors.all_vectors() if vectors is not None else (np.zeros(0, np.int64), None)
             all_ids = np.concatenate([old_ids, ids]) if len(old_ids) else ids
             parts = [v for v in (old_vecs if len(old_ids) else None, vecs) if v is not None]

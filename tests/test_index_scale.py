@@ -391,3 +391,21 @@ def test_pruned_bm25_search_is_exact(corpus_index, monkeypatch):
                 got = lx.search(q, k)
                 assert [c for c, _ in got] == [c for c, _ in want], q
                 assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-4)
+
+
+def test_ivf_is_retrained_when_it_outgrows_its_lists(tmp_path):
+    import faiss
+
+    names = _corpus_files()
+    docs = _docs(tmp_path, [names[4]])  # a short document: a small IVF index
+    index_dir = tmp_path / "index"
+    cfg = make_config(index_dir, docs, **{"index.ann_threshold": 20})
+    first = IndexBuilder(cfg).build(docs, index_dir)
+    small = faiss.extract_index_ivf(Index.open(index_dir, cfg).vectors.faiss_index).nlist
+    assert first.faiss == "ivf"
+    shutil.copy(CORPUS / names[2], docs / names[2])  # the long one: several times the vectors
+    IndexBuilder(cfg).add([docs / names[2]], docs, index_dir)
+    idx = Index.open(index_dir, cfg)
+    assert faiss.extract_index_ivf(idx.vectors.faiss_index).nlist > 2 * small
+    assert read_manifest(index_dir)["faiss"]["nlist"] > 2 * small
+    assert len(idx.vectors) == len(idx.lexical) == idx.store.count_chunks()
