@@ -142,7 +142,7 @@ def find_place_like(text: str) -> list[str]:
         name = re.sub(r"^[在对于的和与及从到向给把被让叫问找查]+", "", name)
         if len(name) < 3 or name in _NOT_PLACES or any(name.endswith(n) for n in _NOT_PLACES):
             continue
-        if name in known or name[:-1] in known:
+        if name in known or name[:-1] in known or any(k in name for k in known if len(k) >= 2):
             continue
         out.append(name)
     return out
