@@ -180,7 +180,7 @@ class ExtractiveAnswerer:
         elif qtype == "department" and any(h.chunk.duties for h in hits[:5]):
             self._department(a, hits, words, weights, draft)
         else:
-            self._facts(a, hits, words, weights, draft, qtype, docs)
+            self._facts(a, hits, words, weights, draft, qtype, docs, pipeline)
         if not draft.lines:
             return Answer(question, refusal_text("检索到的段落中找不到回答这个问题的内容", docs.values()), [], True,
                           notice, result.hits)
@@ -222,6 +222,9 @@ class ExtractiveAnswerer:
                 return ""  # the document's metadata answers it
             if not any(re.search(_META_PATTERNS[field_name], h.chunk.text) for h in hits[:5]):
                 return f"{_docs_label(focus_docs, docs)}中没有{META_LABELS[field_name]}"
+        unit = _ASKED_UNIT_RE.search(a.normalized)
+        if unit and not any(re.search(rf"{_NUMERAL}\s*(?:余|多)?{unit.group(1)}", h.chunk.text) for h in hits[:5]):
+            return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
         if words:
             best = max(coverage(words, weights, h.chunk.text + " " + h.chunk.section) for h in hits[:5])
             if best < self.refusal_threshold:
@@ -247,12 +250,13 @@ class ExtractiveAnswerer:
                     bonus += 0.25
                 if qtype == "target" and (_PCT_RE.search(s.text) or _NUMBER_RE.search(s.text)):
                     bonus += 0.25
-                s.score = cov + bonus + 0.15 / h.rank
+                path_cov = coverage(words, weights, h.chunk.section) if words else 0.0
+                s.score = cov + 0.3 * path_cov + bonus + 0.15 / h.rank
                 out.append(s)
         out.sort(key=lambda s: -s.score)
         return out
 
-    def _facts(self, a: Analysis, hits, words, weights, draft: Draft, qtype: str, docs) -> None:
+    def _facts(self, a: Analysis, hits, words, weights, draft: Draft, qtype: str, docs, pipeline) -> None:
         ranked = self._rank_sentences(hits, words, weights, qtype)
         if not ranked:
             return
@@ -265,6 +269,8 @@ class ExtractiveAnswerer:
         while nxt < len(same) and sum(len(s.text) for s in chosen) < 60:
             chosen.append(same[nxt])
             nxt += 1
+        if re.search(r"[,:]$", chosen[-1].text) and nxt >= len(same):
+            chosen += self._items_below(best.hit, pipeline)
         for s in ranked[1:]:
             if len(chosen) >= 3:
                 break
@@ -289,6 +295,20 @@ class ExtractiveAnswerer:
             n = draft.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
             body.append(f"{_strip_label(s.text)}[{n}]")
         draft.lines.append(lead + _join(body, self.max_chars))
+
+    @staticmethod
+    def _items_below(hit: Hit, pipeline, limit: int = 4) -> list[Sentence]:
+        """The first sentence of each item under a lead-in chunk ("存在一些不足," → 一是… 二是…)."""
+        c = hit.chunk
+        out = []
+        for other in pipeline.index.store.doc_chunks(c.doc_id):
+            if other.start < c.end or other.section_path[: len(c.section_path)] != c.section_path:
+                continue
+            if len(out) >= limit or other.section_path == c.section_path:
+                break
+            first = sentences(Hit(other, hit.score, hit.rank, hit.title, hit.meta))[:1]
+            out += first
+        return out
 
     def _department(self, a: Analysis, hits, words, weights, draft: Draft) -> None:
         best = None
@@ -440,17 +460,21 @@ def refusal_text(reason: str, docs) -> str:
     return f"{REFUSAL_PREFIX}能回答这个问题的内容:{reason}。现有资料涵盖:{covered}{more}。"
 
 
+_ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
 _WHICH_SOURCE_RE = re.compile(r"哪个地方|哪个城市|哪篇|哪个文件|哪份文件|哪个省|哪里的|哪个县|哪个地区|谁的方案")
-_BODY_RE = re.compile(r"[\u4e00-\u9fff]{1,10}?(?:局|办公室|委员会|厅|中心)(?![\u4e00-\u9fff]?(?:长|级))")
+# every start position (lookahead), so "利通区方案中区教育局" yields "区教育局"
+_BODY_RE = re.compile(r"(?=((?:区|市|县|省)[\u4e00-\u9fff]{1,8}?(?:局|办公室|委员会|厅))(?![\u4e00-\u9fff]?(?:长|级)))")
 
 
 def _named_bodies(q: str) -> list[str]:
     """Government bodies a question names (区教育局), to check the documents mention them."""
     out = []
     for m in _BODY_RE.finditer(q):
-        name = re.sub(r"^(?:方案中|方案里|在|由|让|是|和|与|及|中)", "", m.group(0))
-        if len(name) >= 3:
-            out.append(name)
+        name = m.group(1)
+        if len(name) >= 3 and not re.search(r"[哪谁什么怎]|建设|工作|方案|完成", name):
+            if not any(name.endswith(o) or o.endswith(name) for o in out):
+                out.append(name)
     return out
 
 
