@@ -36,10 +36,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from .ingest import IngestError
     from .load import LoadError
     from .query import FilterError, QuestionError
+    from .rerank import RerankError
     from .store import IndexError_
 
     errors: list[type[BaseException]] = [CLIError, ConfigError, BuildError, EmbeddingError, ModelUnavailable,
-                                         IngestError, LoadError, FilterError, QuestionError, IndexError_]
+                                         IngestError, LoadError, FilterError, QuestionError, IndexError_,
+                                         RerankError]
     try:
         from .llm import LLMError
 

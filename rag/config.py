@@ -63,7 +63,7 @@ class RetrievalConfig:
     lexical_weight: float = 1.0
     candidates: int = 50  # per retriever, before fusion and filtering
     region_aware: bool = True
-    region_boost: float = 0.5
+    region_boost: float = 1.0  # ≥ 1 puts a named place's documents strictly first (scores are 0..1)
     rerank_model: str = ""  # a CrossEncoder name or local path; empty = off
     rerank_candidates: int = 20
     context: bool = True  # add the parent heading and neighbours to short hits

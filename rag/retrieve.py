@@ -134,7 +134,8 @@ class HybridRetriever(BaseRetriever):
             for cid, c in chunks.items():
                 strength = analysis.doc_match.get(c.doc_id, 0)
                 if strength:
-                    scores[cid] += self.cfg.region_boost * (1.0 if strength == EXACT else 0.5)
+                    # tiers: the named place's own documents, then places inside it, then the rest
+                    scores[cid] += self.cfg.region_boost * (2.0 if strength == EXACT else 1.0)
         ranked = sorted(chunks, key=lambda cid: (-scores[cid], cid))
         if self.cfg.region_aware and allowed_docs is None and len(analysis.place_docs) >= 2:
             ranked = interleave_places(ranked, chunks, analysis.place_docs)
