@@ -42,6 +42,16 @@ def test_every_chunk_points_back_into_its_document(docs):
             assert 0 < len(c.text) <= CHUNKER.max_chars
 
 
+def test_no_text_is_lost(docs):
+    for p in docs.values():
+        text = p.document.text
+        covered = [False] * len(text)
+        for c in p.chunks:
+            covered[c.start:c.end] = [True] * (c.end - c.start)
+        lost = "".join(ch for ch, ok in zip(text, covered) if not ok and not ch.isspace())
+        assert not lost
+
+
 def test_no_heading_only_chunk(docs):
     for p in docs.values():
         heads = {s.heading for s in p.sections if s.heading}
