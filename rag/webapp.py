@@ -81,7 +81,7 @@ def build_app(source, cfg, service: Service | None = None):
             # ---------------------------------------------------------------- 找部门
             with gr.Tab("找部门", id="departments", elem_id="tab-departments"):
                 gr.Markdown("输入要办的事或工作事项,查看哪个部门**牵头**、哪些部门**配合**、期限是什么。点击表格中的一行查看原文。")
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False, elem_classes="rag-search-row"):
                     dept_query = gr.Textbox(label="事项", placeholder="例如:营业执照、行政复议、政务公开", scale=4,
                                             elem_id="rag-dept-query")
                     dept_region = gr.Dropdown(label="地区", choices=svc.region_choices(), value="", scale=2,
@@ -150,9 +150,9 @@ def build_app(source, cfg, service: Service | None = None):
                 return gr.skip(), gr.skip(), gr.skip()
             svc.rate(turn, evt.liked)
             if evt.liked:
-                gr.Info("感谢反馈!")
+                gr.Info("感谢反馈!", duration=3)
                 return None, gr.update(visible=False), gr.skip()
-            gr.Info("已记录,感谢反馈。")
+            gr.Info("已记录,感谢反馈。", duration=3)
             note = f"已记录“踩”:「{view.esc(turn['question'][:40])}」。可以把它转为评测草稿,由维护人员补全后加入评测集。"
             return turn, gr.update(visible=True), note
 
@@ -162,7 +162,7 @@ def build_app(source, cfg, service: Service | None = None):
             if not turn:
                 return gr.skip(), gr.skip()
             rec = svc.draft(turn)
-            gr.Info(f"已生成评测草稿 {rec['id']}")
+            gr.Info(f"已生成评测草稿 {rec['id']}", duration=4)
             return None, gr.update(visible=False)
 
         draft_btn.click(on_draft, disliked, [disliked, draft_box], **PRIVATE)

@@ -21,6 +21,12 @@ CSS = """
 /* chat */
 #rag-chat .rag-placeholder { text-align: center; color: var(--body-text-color-subdued); line-height: 1.8; }
 #rag-chat .rag-placeholder strong { font-size: 1.15rem; color: var(--body-text-color); }
+#rag-chat button.example { border: 1px solid var(--border-color-primary); border-radius: 10px;
+  background: var(--background-fill-secondary); padding: 10px 14px; text-align: left; }
+#rag-chat button.example:hover { border-color: #d98c8c; background: #fff5f5; }
+#rag-chat .message-row.user-row { background: #f6f7f9 !important; }
+.rag-search-row { align-items: flex-end !important; }
+.rag-search-row > button { min-height: 44px; margin-bottom: 8px; }
 .rag-answer { line-height: 1.75; }
 .rag-refused { color: var(--body-text-color-subdued); }
 .rag-pending { color: var(--body-text-color-subdued); font-style: italic; }
@@ -47,8 +53,9 @@ details.rag-src[open] > summary { border-bottom: 1px solid var(--border-color-pr
 .rag-ask-row { align-items: stretch; }
 
 /* tables: gradio's dataframe defaults to a monospace font */
-.rag-table td, .rag-table td *, .rag-table th, .rag-table th * { font-family: var(--font) !important; }
-.rag-table td { cursor: pointer; }
+.rag-table [role=gridcell], .rag-table [role=gridcell] *, .rag-table td, .rag-table td *,
+.rag-table th, .rag-table th * { font-family: var(--font) !important; font-variant-numeric: normal; }
+.rag-table [role=gridcell] { cursor: pointer; }
 
 /* 找部门 */
 .rag-empty { color: var(--body-text-color-subdued); padding: 10px 4px; font-size: .9rem; }
