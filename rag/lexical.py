@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-TOKENIZER_VERSION = "jieba-search+bigram-v1"
+TOKENIZER_VERSION = "jieba-search+bigram-v1"  # also covers what is tokenized (title + path + text)
 _CJK_RUN_RE = re.compile(r"[\u3400-\u9fff]+")
 _WORD_RE = re.compile(r"[\u3400-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")
 STOPWORDS = frozenset(
@@ -82,6 +82,18 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def doc_freq(self, tokens: list[str]) -> dict[str, int]:
+        """How many chunks contain each token (0 for tokens the index has never seen)."""
+        if self._bm25 is None:
+            return {t: 0 for t in tokens}
+        vocab = self._bm25.vocab_dict
+        indptr = self._bm25.scores["indptr"]
+        out = {}
+        for t in tokens:
+            i = vocab.get(t)
+            out[t] = int(indptr[i + 1] - indptr[i]) if i is not None else 0
+        return out
 
     def scores(self, query: str) -> np.ndarray:
         if self._bm25 is None:

@@ -45,6 +45,7 @@ class Analysis:
     places: list[str] = field(default_factory=list)  # known places named (canonical names)
     unknown_places: list[str] = field(default_factory=list)  # named places no document covers
     doc_match: dict[str, int] = field(default_factory=dict)  # doc_id → EXACT / INSIDE
+    place_docs: dict[str, set[str]] = field(default_factory=dict)  # place → its own documents (exact, else inside)
     years: list[int] = field(default_factory=list)
     truncated: bool = False
 
@@ -104,6 +105,8 @@ def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000) -> Anal
         matched = match_docs(region, docs)
         if matched:
             a.places.append(region.name)
+            exact = {d for d, s in matched.items() if s == EXACT}
+            a.place_docs[region.name] = exact or set(matched)
             for doc_id, strength in matched.items():
                 a.doc_match[doc_id] = max(strength, a.doc_match.get(doc_id, 0))
         else:

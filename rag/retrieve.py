@@ -57,6 +57,18 @@ def weighted(scored: list[list[tuple[int, float]]], weights: list[float]) -> dic
     return scores
 
 
+def interleave_places(ranked: list[int], chunks: dict[int, Chunk], place_docs: dict[str, set[str]]) -> list[int]:
+    """A question naming several places (宁夏和陕西…) gets each place's best hit in the first
+    ranks, in the order of those hits, before the rest by score."""
+    firsts = []
+    for docs in place_docs.values():
+        best = next((cid for cid in ranked if chunks[cid].doc_id in docs), None)
+        if best is not None and best not in firsts:
+            firsts.append(best)
+    firsts.sort(key=ranked.index)
+    return firsts + [cid for cid in ranked if cid not in firsts]
+
+
 class HybridRetriever(BaseRetriever):
     def __init__(self, index: Index, embed_model, cfg: RetrievalConfig | None = None, reranker=None,
                  max_question_chars: int = 2000, **overrides: Any):
@@ -121,6 +133,8 @@ class HybridRetriever(BaseRetriever):
                 if strength:
                     scores[cid] += self.cfg.region_boost * (1.0 if strength == EXACT else 0.5)
         ranked = sorted(chunks, key=lambda cid: (-scores[cid], cid))
+        if self.cfg.region_aware and allowed_docs is None and len(analysis.place_docs) >= 2:
+            ranked = interleave_places(ranked, chunks, analysis.place_docs)
         if self.reranker is not None:
             t = time.perf_counter()
             head = ranked[: self.cfg.rerank_candidates]

@@ -1,0 +1,502 @@
+"""Answering: the offline extractive answerer (default) and the LLM answerer.
+
+The extractive answerer needs no language model. From the retrieved sections it selects the
+sentences or list items that answer the question, keeps them verbatim, and cites each one:
+- 哪个部门牵头/负责 → the lead and supporting bodies from the responsibility note first;
+- 什么时候/哪年 → the deadline first;  多少/比例 → the figure first;
+- 文号/联系人/谁印发 → the document's metadata, cited where it stands in the text;
+- comparisons across regions → one cited line per region.
+
+Before answering, a refusal gate decides whether the documents cover the question at all:
+a place no document covers, a year outside the documents, a metadata field the document lacks,
+or too little of the question's content found in the best evidence (IDF-weighted keyword
+coverage below `answer.refusal_threshold`). A refusal says what is not covered and what is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator
+
+from . import regions as rg
+from .config import Config
+from .lexical import tokenize
+from .query import EXACT, Analysis
+from .types import PATH_SEP, UNKNOWN, Answer, Chunk, Citation, Hit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import Pipeline
+    from .retrieve import SearchResult
+
+# Words that say what kind of question it is, not what it is about.
+QUESTION_WORDS = frozenset(
+    """哪个 哪些 哪年 哪一年 哪天 哪里 什么 多少 几 几个 谁 是否 有没有 能不能 可不可以 怎么 怎么样 如何 为什么
+    要求 规定 提出 明确 提到 写 写的 说 说法 方案 实施 实施方案 文件 里 中 关于 情况 主要 内容 具体 哪项 哪方面
+    时候 什么时候 何时 期限 之前 以前 年前 前 完成 实现 达到 比例 牵头 负责 配合 部门 单位 找 管 归 办 由 哪个部门
+    以后 现在 听说 真的 吗 呢 啊 了 政府 法治 法治政府 建设 工作 省 市 县 区 我 我们 他们 一下 知道 请问 到底 需要
+    目前 今后 五年 年度 报告 期间 提供 做 做了 哪些地方 分别 各自 都 比较 对比 两地 相同 不同""".split()
+)
+REFUSAL_PREFIX = "资料中没有"
+_SENT_RE = re.compile(r"[^。!?;\n]+[。!?;]?")
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|万|亿|个|项|件|次|人|名|家|余|户|场|期|批|所|条|天|年|小时|学时|部|套|支)")
+_PCT_RE = re.compile(r"\d+(?:\.\d+)?%")
+
+
+# ---------------------------------------------------------------- evidence
+
+@dataclass
+class Sentence:
+    chunk: Chunk
+    hit: Hit
+    start: int  # offsets in the document text
+    end: int
+    text: str
+    score: float = 0.0
+
+
+def sentences(hit: Hit) -> list[Sentence]:
+    """The sentences/items of a hit's chunk with document offsets (terminal punctuation kept;
+    a responsibility note stays with its measure)."""
+    c = hit.chunk
+    out = []
+    for m in _SENT_RE.finditer(c.text):
+        s, e = m.start(), m.end()
+        while s < e and c.text[s].isspace():
+            s += 1
+        while e > s and c.text[e - 1].isspace():
+            e -= 1
+        if e - s < 4:
+            continue
+        out.append(Sentence(c, hit, c.start + s, c.start + e, c.text[s:e]))
+    # a note "(区财政局牵头,…)" opening the next sentence belongs to the previous one
+    merged: list[Sentence] = []
+    for s in out:
+        if merged and re.match(r"^[(\uff08][^()]*(?:牵头|负责|配合)[^()]*[)\uff09][。;]?$", s.text):
+            p = merged[-1]
+            merged[-1] = Sentence(p.chunk, p.hit, p.start, s.end, c.text[p.start - c.start:s.end - c.start])
+        else:
+            merged.append(s)
+    return merged
+
+
+class Weights:
+    """IDF weights of question keywords from the lexical index's document frequencies."""
+
+    def __init__(self, lexical_index):
+        self.lex = lexical_index
+
+    def idf(self, tokens: list[str]) -> dict[str, float]:
+        df = self.lex.doc_freq(tokens)
+        n = max(len(self.lex), 1)
+        return {t: math.log((n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5) + 1.0) for t in tokens}
+
+
+def keywords(normalized_question: str, place_names: list[str]) -> list[str]:
+    """Content words of a question: jieba words without question words, places and stop words."""
+    q = normalized_question
+    for name in sorted(place_names, key=len, reverse=True):
+        q = q.replace(name, " ")
+    words = []
+    for t in tokenize(q, bigrams=False):
+        if t in QUESTION_WORDS or t.isdigit() or re.fullmatch(r"\d{4}年?", t):
+            continue
+        if t not in words:
+            words.append(t)
+    return words
+
+
+def coverage(words: list[str], weights: dict[str, float], text: str) -> float:
+    total = sum(weights.get(w, 1.0) for w in words)
+    if total == 0:
+        return 0.0
+    return sum(weights.get(w, 1.0) for w in words if w in text) / total
+
+
+# ---------------------------------------------------------------- the extractive answerer
+
+@dataclass
+class Draft:
+    lines: list[str] = field(default_factory=list)
+    cited: list[tuple[str, int, int, Chunk, str]] = field(default_factory=list)  # (text, start, end, chunk, title)
+
+    def cite(self, text: str, start: int, end: int, chunk: Chunk, title: str) -> int:
+        for i, (t, s, e, c, _) in enumerate(self.cited, 1):
+            if c.doc_id == chunk.doc_id and s == start and e == end:
+                return i
+        self.cited.append((text, start, end, chunk, title))
+        return len(self.cited)
+
+
+def _place_label(meta) -> str:
+    r = rg.get(meta.region) if meta and meta.region != UNKNOWN else None
+    return r.short if r else (meta.title if meta else "")
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, refusal_threshold: float = 0.35, max_chars: int = 600, max_citations: int = 4):
+        self.refusal_threshold = refusal_threshold
+        self.max_chars = max_chars
+        self.max_citations = max_citations
+
+    # -- follow-ups without an LLM: carry the previous question's place and topic
+    def condense(self, question: str, history: list[tuple[str, str]], pipeline: "Pipeline") -> str:
+        return condense_without_llm(question, history)
+
+    def stream(self, question: str, standalone: str, result: "SearchResult", pipeline: "Pipeline",
+               history: list[tuple[str, str]]) -> Iterator[str | Answer]:
+        answer = self.answer(question, standalone, result, pipeline)
+        for piece in _pieces(answer.text):
+            yield piece
+        yield answer
+
+    # -- the decision and the composition
+    def answer(self, question: str, standalone: str, result: "SearchResult", pipeline: "Pipeline") -> Answer:
+        a = result.analysis
+        notice = "问题过长,已截取前 %d 个字" % pipeline.cfg.question.max_chars if a.truncated else ""
+        docs = {d.doc_id: d for d in pipeline.index.documents()}
+        hits = self._focus(result.hits, a)
+        words = keywords(a.normalized, a.places + [rg.get(p).short for p in a.places if rg.get(p)])
+        weights = Weights(pipeline.index.lexical).idf(words) if words else {}
+        reason = self._refusal_reason(a, hits, docs, words, weights, pipeline)
+        if reason:
+            return Answer(question, refusal_text(reason, docs.values()), [], True, notice, result.hits)
+        draft = Draft()
+        qtype = a.qtype
+        if qtype == "comparison" or len({docs[h.chunk.doc_id].meta.region for h in hits[:5]} & set(a.places)) >= 2:
+            ok = self._comparison(a, hits, words, weights, docs, draft)
+            if not ok:
+                self._facts(a, hits, words, weights, draft, qtype)
+        elif qtype == "department" and any(h.chunk.duties for h in hits[:5]):
+            self._department(a, hits, words, weights, draft)
+        elif qtype == "metadata" and self._metadata(a, hits, docs, pipeline, draft):
+            pass
+        else:
+            self._facts(a, hits, words, weights, draft, qtype)
+        if not draft.lines:
+            return Answer(question, refusal_text("检索到的段落中找不到回答这个问题的内容", docs.values()), [], True,
+                          notice, result.hits)
+        text = "\n".join(draft.lines)
+        citations = [
+            Citation(n=i, doc_id=c.doc_id, title=title, section=c.section, text=t, start=s, end=e,
+                     page=c.page)
+            for i, (t, s, e, c, title) in enumerate(draft.cited, 1)
+        ]
+        return Answer(question, text, citations, False, notice, result.hits)
+
+    def _focus(self, hits: list[Hit], a: Analysis) -> list[Hit]:
+        """When the question names places, keep the hits of the documents about exactly those
+        places if there are any (宁夏 → 宁夏's own plan, not 利通区's)."""
+        if not a.doc_match:
+            return hits
+        exact = [h for h in hits if a.doc_match.get(h.chunk.doc_id) == EXACT]
+        if exact:
+            return exact
+        inside = [h for h in hits if h.chunk.doc_id in a.doc_match]
+        return inside or hits
+
+    def _refusal_reason(self, a: Analysis, hits: list[Hit], docs, words, weights, pipeline) -> str:
+        if not hits:
+            return "没有检索到相关内容"
+        if a.unknown_places and not a.doc_match:
+            return f"现有文件不涉及{'、'.join(a.unknown_places)}"
+        focus_docs = {h.chunk.doc_id for h in hits}
+        if a.doc_match:
+            focus_docs = {d for d, s in a.doc_match.items() if s == EXACT} or set(a.doc_match)
+        for year in a.years:
+            if not any(_year_covered(year, docs[d], pipeline) for d in focus_docs if d in docs):
+                return f"现有{_docs_label(focus_docs, docs)}不涉及{year}年"
+        field_name = _metadata_field(a.normalized)
+        if field_name and a.qtype == "metadata":
+            metas = [docs[d].meta for d in focus_docs if d in docs]
+            if metas and all(getattr(m, field_name) == UNKNOWN for m in metas):
+                label = {"contact": "联系人和联系方式", "doc_number": "文号", "date": "日期", "issuer": "印发单位"}[field_name]
+                return f"{_docs_label(focus_docs, docs)}中没有{label}"
+        if not words:
+            return ""  # nothing to check beyond places and years ("宁夏的方案讲了什么?")
+        best = 0.0
+        for h in hits[:5]:
+            text = h.chunk.text + " " + h.chunk.section + " " + (docs[h.chunk.doc_id].meta.title if h.chunk.doc_id in docs else "")
+            best = max(best, coverage(words, weights, text))
+        if best < self.refusal_threshold:
+            missing = [w for w in words if not any(w in h.chunk.text for h in hits[:5])]
+            topic = "、".join(missing[:3]) or "、".join(words[:3])
+            return f"现有文件中没有关于“{topic}”的内容"
+        return ""
+
+    # -- composition by question type
+    def _rank_sentences(self, hits: list[Hit], words, weights, qtype: str, limit: int = 6) -> list[Sentence]:
+        out = []
+        for h in hits[:limit]:
+            for s in sentences(h):
+                cov = coverage(words, weights, s.text) if words else 0.0
+                bonus = 0.0
+                if qtype == "deadline" and re.search(r"\d{4}年", s.text):
+                    bonus += 0.25
+                if qtype == "target" and (_PCT_RE.search(s.text) or _NUMBER_RE.search(s.text)):
+                    bonus += 0.25
+                s.score = cov + bonus + 0.15 / h.rank
+                out.append(s)
+        out.sort(key=lambda s: -s.score)
+        return out
+
+    def _facts(self, a: Analysis, hits, words, weights, draft: Draft, qtype: str) -> None:
+        ranked = self._rank_sentences(hits, words, weights, qtype)
+        if not ranked:
+            return
+        best = ranked[0]
+        chosen = [best]
+        for s in ranked[1:]:
+            if len(chosen) >= 3:
+                break
+            if s.score >= 0.75 * best.score and s.chunk.id == best.chunk.id and abs(s.start - best.start) < 400:
+                chosen.append(s)
+        chosen.sort(key=lambda s: (s.chunk.doc_id, s.start))
+        lead = ""
+        if qtype == "deadline":
+            from .duties import find_deadlines
+
+            dl = find_deadlines(best.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?", best.text)
+            lead = f"时间:{dl[0]}。" if dl else ""
+        elif qtype == "target":
+            m = _PCT_RE.search(best.text) or _NUMBER_RE.search(best.text)
+            lead = f"数字:{m.group(0)}。" if m else ""
+        body = []
+        for s in chosen:
+            n = draft.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
+            body.append(f"{_strip_label(s.text)}[{n}]")
+        draft.lines.append(lead + _join(body, self.max_chars))
+
+    def _department(self, a: Analysis, hits, words, weights, draft: Draft) -> None:
+        best = None
+        for h in hits[:5]:
+            for d in h.chunk.duties:
+                text = d.measure + d.note
+                score = (coverage(words, weights, text) if words else 0.0) + 0.1 / h.rank
+                if best is None or score > best[0]:
+                    best = (score, h, d)
+        _, h, d = best
+        measure_text = h.chunk.text[d.measure_start - h.chunk.start: d.end - h.chunk.start]
+        # cite the measure's most relevant sentence together with its note
+        sents = [s for s in sentences(h) if s.start >= d.measure_start and s.end <= d.end + 1]
+        top = max(sents, key=lambda s: coverage(words, weights, s.text) if words else 0.0) if sents else None
+        from .duties import measure_title
+
+        title = measure_title(d.measure)
+        n = draft.cite(measure_text, d.measure_start, d.end, h.chunk, h.title)
+        lead = f"牵头单位:{'、'.join(d.lead)}"
+        if d.support:
+            lead += f";配合单位:{'、'.join(d.support)}"
+        draft.lines.append(f"{lead}[{n}]。")
+        detail = _strip_label(top.text) if top is not None else title
+        if d.deadlines:
+            draft.lines.append(f"对应措施:{title}(期限:{'、'.join(d.deadlines)})。{_clip(detail, 160)}[{n}]")
+        else:
+            draft.lines.append(f"对应措施:{title}。{_clip(detail, 160)}[{n}]")
+
+    def _metadata(self, a: Analysis, hits, docs, pipeline, draft: Draft) -> bool:
+        field_name = _metadata_field(a.normalized)
+        if not field_name:
+            return False
+        doc_id = hits[0].chunk.doc_id
+        record = docs.get(doc_id)
+        value = getattr(record.meta, field_name) if record else UNKNOWN
+        if value == UNKNOWN:
+            return False
+        document = pipeline.index.document(doc_id)
+        needle = value.split(",")[0].split("(")[0]
+        pos = document.text.find(needle) if document else -1
+        if pos < 0:
+            return False
+        line_start = document.text.rfind("\n", 0, pos) + 1
+        line_end = document.text.find("\n", pos)
+        line_end = len(document.text) if line_end < 0 else line_end
+        line = document.text[line_start:line_end]
+        chunk = next((h.chunk for h in hits if h.chunk.doc_id == doc_id and h.chunk.start <= pos < h.chunk.end), None)
+        if chunk is None:
+            chunk = next((c for c in pipeline.index.store.doc_chunks(doc_id) if c.start <= pos < c.end), hits[0].chunk)
+        label = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位"}[field_name]
+        n = draft.cite(line, line_start, line_end, chunk, record.meta.title)
+        draft.lines.append(f"{label}:{value}[{n}]。")
+        draft.lines.append(f"《{record.meta.title}》:{_clip(line, 120)}[{n}]")
+        return True
+
+    def _comparison(self, a: Analysis, hits, words, weights, docs, draft: Draft) -> bool:
+        by_doc: dict[str, list[Hit]] = {}
+        for h in hits:
+            by_doc.setdefault(h.chunk.doc_id, []).append(h)
+        if a.doc_match:
+            wanted = [d for d in by_doc if a.doc_match.get(d) == EXACT] or [d for d in by_doc if d in a.doc_match]
+        else:
+            wanted = list(by_doc)
+        wanted = wanted[:4]
+        if len(wanted) < 2:
+            return False
+        for doc_id in wanted:
+            ranked = self._rank_sentences(by_doc[doc_id], words, weights, a.qtype, limit=3)
+            if not ranked:
+                continue
+            s = ranked[0]
+            n = draft.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
+            draft.lines.append(f"{_place_label(docs[doc_id].meta)}:{_clip(_strip_label(s.text), 200)}[{n}]")
+        return len(draft.lines) >= 2
+
+
+# ---------------------------------------------------------------- helpers
+
+_META_FIELDS = [
+    ("contact", r"联系人|联系电话|电话|邮箱|联系方式|找谁反映|打哪个电话"),
+    ("doc_number", r"文号|发文字号|字号"),
+    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁|谁发的|哪个部门印发|哪个部门发布"),
+    ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布"),
+]
+
+
+def _metadata_field(q: str) -> str:
+    for name, pattern in _META_FIELDS:
+        if re.search(pattern, q):
+            return name
+    return ""
+
+
+def _year_covered(year: int, record, pipeline) -> bool:
+    m = record.meta
+    if m.period != UNKNOWN:
+        years = [int(y) for y in re.findall(r"\d{4}", m.period)]
+        if years and min(years) <= year <= max(years):
+            return True
+    doc = pipeline.index.document(record.doc_id)
+    return bool(doc and str(year) in doc.text)
+
+
+def _docs_label(doc_ids, docs) -> str:
+    names = [f"《{docs[d].meta.title}》" for d in sorted(doc_ids) if d in docs and docs[d].meta.title != UNKNOWN]
+    return "、".join(names[:3]) or "文件"
+
+
+def refusal_text(reason: str, docs) -> str:
+    docs = list(docs)
+    covered = ";".join(
+        f"{d.meta.region}《{d.meta.title}》" if d.meta.region != UNKNOWN else f"《{d.meta.title}》" for d in docs[:8]
+    )
+    more = f"等 {len(docs)} 份文件" if len(docs) > 8 else ""
+    return f"{REFUSAL_PREFIX}能回答这个问题的内容:{reason}。现有资料涵盖:{covered}{more}。"
+
+
+def _strip_label(text: str) -> str:
+    return re.sub(r"^(?:\d{1,3}[.)\uff09、]|[(\uff08][\d一二三四五六七八九十]{1,3}[)\uff09])\s*", "", text)
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _join(parts: list[str], limit: int) -> str:
+    out, size = [], 0
+    for p in parts:
+        if out and size + len(p) > limit:
+            break
+        out.append(p)
+        size += len(p)
+    return "".join(out)
+
+
+def _pieces(text: str, size: int = 12) -> Iterator[str]:
+    for i in range(0, len(text), size):
+        yield text[i:i + size]
+
+
+_FOLLOWUP_RE = re.compile(r"^(?:那|那么|那这|这|这个|这项|该|它|其|此|还有|另外|再问|然后|而)")
+
+
+def condense_without_llm(question: str, history: list[tuple[str, str]]) -> str:
+    """A follow-up like "那牵头部门是谁?" becomes "<previous question> 那牵头部门是谁?" when it
+    names no place of its own and reads as a continuation (or is very short)."""
+    prev = next((c for role, c in reversed(history) if role == "user" and c.strip()), "")
+    if not prev:
+        return question
+    names_place = bool(rg.find_regions(question))
+    short = len(re.sub(r"[^\u3400-\u9fffA-Za-z0-9]", "", question)) <= 8
+    if names_place or not (_FOLLOWUP_RE.match(question.strip()) or short):
+        return question
+    return f"{prev.strip()} {question.strip()}"
+
+
+# ---------------------------------------------------------------- the LLM answerer
+
+class LLMAnswerer:
+    """Generation with a language model over the numbered retrieved sections; the refusal gate
+    of the extractive answerer runs first, and citations are checked after generation."""
+
+    def __init__(self, generator, gate: ExtractiveAnswerer, support_threshold: float = 0.3, max_sources: int = 5):
+        self.gen = generator
+        self.gate = gate
+        self.support_threshold = support_threshold
+        self.max_sources = max_sources
+        self.name = getattr(generator, "name", "llm")
+
+    def condense(self, question: str, history: list[tuple[str, str]], pipeline: "Pipeline") -> str:
+        from .llm import LLMError, condense_question
+
+        try:
+            return condense_question(self.gen, history, question)
+        except LLMError:
+            return condense_without_llm(question, history)
+
+    def stream(self, question: str, standalone: str, result: "SearchResult", pipeline: "Pipeline",
+               history: list[tuple[str, str]]) -> Iterator[str | Answer]:
+        from .citecheck import check_citations
+        from .llm import Source, generate_answer
+
+        gate = self.gate.answer(question, standalone, result, pipeline)
+        if gate.refused:
+            yield gate.text
+            yield gate
+            return
+        hits = self.gate._focus(result.hits, result.analysis)[: self.max_sources]
+        sources = [Source(n=i, title=h.title, section=h.chunk.section, text=h.chunk.text) for i, h in enumerate(hits, 1)]
+        parts = []
+        for delta in generate_answer(self.gen, standalone, sources, history=history):
+            parts.append(delta)
+            yield delta
+        raw = "".join(parts).strip()
+        checked = check_citations(raw, sources, self.support_threshold)
+        if checked.refusal or raw.startswith(REFUSAL_PREFIX):
+            docs = pipeline.index.documents()
+            yield Answer(question, refusal_text("模型判断检索到的段落不能回答这个问题", docs), [], True, gate.notice, result.hits)
+            return
+        renumber = {old: new for new, old in enumerate(checked.used, 1)}
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber[int(m.group(1))]}]" if int(m.group(1)) in renumber else "",
+                      checked.text)
+        citations = []
+        for old in checked.used:
+            h = hits[old - 1]
+            citations.append(Citation(n=renumber[old], doc_id=h.chunk.doc_id, title=h.title, section=h.chunk.section,
+                                      text=h.chunk.text, start=h.chunk.start, end=h.chunk.end, page=h.chunk.page))
+        if not text.strip():
+            docs = pipeline.index.documents()
+            yield Answer(question, refusal_text("生成的回答没有得到来源支持", docs), [], True, gate.notice, result.hits)
+            return
+        yield Answer(question, text, citations, False, gate.notice, result.hits)
+
+
+ANSWERERS = ("extractive", "transformers", "openai")
+
+
+def make_answerer(cfg: Config):
+    gate = ExtractiveAnswerer(cfg.answer.refusal_threshold, cfg.answer.max_chars, cfg.answer.max_citations)
+    backend = cfg.answer.backend
+    if backend == "extractive":
+        return gate
+    if backend in ("transformers", "openai"):
+        from .llm import make_llm
+
+        return LLMAnswerer(make_llm(backend, cfg.llm), gate, cfg.answer.support_threshold)
+    raise ValueError(f"unknown answer backend {backend!r} (known: {', '.join(ANSWERERS)})")
+
+
+def section_label(chunk: Chunk) -> str:
+    return PATH_SEP.join(chunk.section_path)
