@@ -25,6 +25,8 @@ CSS = """
   background: var(--background-fill-secondary); padding: 10px 14px; text-align: left; }
 #rag-chat button.example:hover { border-color: #d98c8c; background: #fff5f5; }
 #rag-chat .message-row.user-row { background: #f6f7f9 !important; }
+#rag-chat .message-row.user-row .message.user { background: transparent !important; border: none !important;
+  font-weight: 500; }
 .rag-search-row { align-items: flex-end !important; }
 .rag-search-row > button { min-height: 44px; margin-bottom: 8px; }
 .rag-answer { line-height: 1.75; }

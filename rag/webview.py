@@ -73,7 +73,14 @@ def highlight(text: str, spans: Iterable[tuple[int, int]], offset: int = 0, tag:
     `offset` is where `text` starts in the document, and spans are document offsets, so a
     citation's (start, end) can be passed as they are. Parts of spans outside `text` are
     ignored."""
-    local = merge_spans(((s - offset, e - offset) for s, e in spans), 0, len(text))
+    local = []
+    for s, e in merge_spans(((s - offset, e - offset) for s, e in spans), 0, len(text)):
+        while s < e and text[s].isspace():  # a mark never starts or ends with a line break
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            local.append((s, e))
     attr = f' class="{esc(cls)}"' if cls else ""
     parts: list[str] = []
     pos = 0
@@ -115,21 +122,32 @@ def _cut_forward(text: str, pos: int, limit: int) -> int:
     return pos + m + 1 if m >= 0 else hi
 
 
+def full_end(sections: Sequence[Section], sec: Section) -> int:
+    """Where `sec` ends with all its subsections (sections whose path starts with its path)."""
+    n = len(sec.path)
+    return max((s.end for s in sections if s.path[:n] == sec.path and s.start >= sec.start), default=sec.end)
+
+
 def passage_bounds(text: str, sections: Sequence[Section], start: int, end: int,
                    max_chars: int = PASSAGE_MAX, context: int = PASSAGE_CONTEXT) -> tuple[int, int]:
-    """The source passage to show around [start, end): the enclosing section's own text when it
-    is short enough, else the cited span with some context cut at sentence or line ends."""
+    """The source passage to show around [start, end): the smallest section that encloses the
+    citation and says more than the citation itself (its own text, else with its
+    subsections, else its parent…), when that is at most `max_chars` long; otherwise the citation with up to `context` characters on
+    each side, cut at sentence or line ends."""
     start = max(0, min(start, len(text)))
     end = max(start, min(end, len(text)))
-    sec = section_at(sections, start)
-    if sec is not None and sec.start <= start and end <= sec.end and sec.end - sec.start <= max_chars:
-        return sec.start, sec.end
-    lo = _cut_back(text, start, context)
-    hi = _cut_forward(text, end, context)
-    if sec is not None:  # stay inside the section when it encloses the citation
-        lo = max(lo, sec.start) if sec.start <= start else lo
-        hi = min(hi, sec.end) if end <= sec.end else hi
-    return lo, hi
+    want = min(max_chars, max(2 * (end - start), 80))
+    enclosing = sorted(((s, full_end(sections, s)) for s in sections if s.start <= start),
+                       key=lambda x: (-len(x[0].path), -x[0].start))
+    for sec, sec_end in enclosing:
+        for lo, hi in ((sec.start, sec.end), (sec.start, sec_end)):  # its own text, then with subsections
+            if end > hi:
+                continue
+            if hi - lo > max_chars:
+                return _cut_back(text, start, context), _cut_forward(text, end, context)
+            if hi - lo >= want:
+                return lo, hi
+    return _cut_back(text, start, context), _cut_forward(text, end, context)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from appfakes import EchoAnswerer, launch
+from apphelpers import Slowed, launch
 from conftest import ROOT, make_config
 
 from rag import webview as view
@@ -32,14 +32,19 @@ pytestmark = [  # gradio's queue uses pandas options that pandas 3 deprecates (n
 
 # ------------------------------------------------------------------ fixtures
 
+QUESTION = "陕西要求哪年前建成两法衔接平台?"
+
+
 @pytest.fixture(scope="module")
 def app_pipeline(corpus_index):
-    """A pipeline of its own (the session one stays untouched) with the echo answerer."""
+    """A pipeline of its own (the session one stays untouched) with the default extractive
+    answerer, slowed down a little so that concurrent answers overlap."""
+    from rag.answer import make_answerer
     from rag.pipeline import Pipeline
 
     cfg, index_dir = corpus_index
     pipe = Pipeline.from_config(cfg, index_dir)
-    pipe.answerer = EchoAnswerer(delay=0.02)
+    pipe.answerer = Slowed(make_answerer(cfg), delay=0.08)
     return pipe
 
 
@@ -83,20 +88,26 @@ def test_highlight_marks_exact_offsets():
     # spans partly outside the text are clipped, overlapping ones merged, empty ones dropped
     assert view.highlight("abcdef", [(1, 3), (2, 4), (5, 5), (-3, 1)]) == "<mark>abcd</mark>ef"
     assert view.merge_spans([(1, 3), (2, 4), (5, 5), (-3, 1)], 0, 6) == [(0, 4)]
+    assert view.highlight("ab。\ncd", [(0, 4)]) == "<mark>ab。</mark><br>cd"  # no line break inside a mark
 
 
 def test_passage_is_the_enclosing_section_with_the_citation_marked():
-    text = "前言。\n一、总则\n本办法适用于全市。各部门应当执行。\n二、附则\n自发布之日起施行。"
-    s1 = text.index("一、总则")
-    s2 = text.index("二、附则")
-    sections = [Section((), 0, "", 0, s1), Section(("一、总则",), 1, "一、总则", s1, s2, s1 + 4),
+    body = "本办法适用于全市各级行政机关及其工作人员。" * 5
+    text = f"前言。\n一、总则\n{body}各部门应当执行。\n(一)细则\n按期报送。\n二、附则\n自发布之日起施行。"
+    s1, s11, s2 = text.index("一、总则"), text.index("(一)细则"), text.index("二、附则")
+    sections = [Section((), 0, "", 0, s1), Section(("一、总则",), 1, "一、总则", s1, s11, s1 + 4),
+                Section(("一、总则", "(一)细则"), 2, "(一)细则", s11, s2, s11 + 5),
                 Section(("二、附则",), 1, "二、附则", s2, len(text), s2 + 4)]
     start = text.index("各部门")
     end = start + len("各部门应当执行。")
     p = view.passage(text, sections, [(start, end)])
-    assert (p.start, p.end) == (s1, s2)
-    assert "<mark>各部门应当执行。</mark>" in p.html and "本办法适用于全市。" in p.html
-    assert "自发布之日起施行" not in p.html
+    assert (p.start, p.end) == (s1, s11)  # the enclosing section's own text
+    assert "<mark>各部门应当执行。</mark>" in p.html and "本办法适用于全市" in p.html
+    assert "自发布之日起施行" not in p.html and "按期报送" not in p.html
+    # a citation that is (almost) all of a tiny subsection: the parent with its subsections
+    start = text.index("按期报送")
+    p = view.passage(text, sections, [(start, start + 5)])
+    assert (p.start, p.end) == (s1, s2) and "<mark>按期报送。</mark>" in p.html
     # a long section: only a window around the citation, cut at sentence ends
     long = "甲" * 50 + "。" + "乙" * 600 + "。目标句。" + "丙" * 600 + "。"
     st = long.index("目标句")
@@ -280,14 +291,17 @@ def test_service_chat_streams_then_answers_with_history(app_pipeline, app_cfg):
     from rag.webservice import Service, history_pairs
 
     svc = Service(app_pipeline, app_cfg)
-    events = list(svc.chat("陕西要求哪年前建成两法衔接平台?", [], msg_index=1))
+    events = list(svc.chat(QUESTION, [], msg_index=1))
     assert events[0].kind == "pending" and events[-1].kind == "final"
+    assert any(e.kind == "pending" and "2023" in e.html for e in events)  # streamed before the end
     turn = events[-1].turn
-    assert turn["msg_index"] == 1 and turn["citations"] and turn["index_version"] == app_pipeline.index.version
-    assert "<mark>" in events[-1].html
-    follow = list(svc.chat("那宁夏呢?", [turn], msg_index=3))
-    assert follow[-1].kind == "final"
-    assert app_pipeline.answerer.seen_history[-1] == history_pairs([turn])
+    assert turn["msg_index"] == 1 and turn["index_version"] == app_pipeline.index.version
+    assert "2023年年底前" in turn["answer"] and turn["citations"][0]["doc_id"].startswith("003")
+    assert "<mark>" in events[-1].html and "陕西省法治政府建设实施方案" in events[-1].html
+    first = list(svc.chat("在利通区办营业执照找哪个部门?", [], msg_index=1))[-1].turn
+    follow = list(svc.chat("那配合单位呢?", [first], msg_index=3))
+    assert follow[-1].kind == "final" and "各有关部门" in follow[-1].turn["answer"]
+    assert app_pipeline.answerer.seen_history[-1] == history_pairs([first])
     assert history_pairs([turn]) == [("user", turn["question"]), ("assistant", turn["answer"])]
     # problems become one readable line, not a traceback
     bad = list(svc.chat("???", []))
@@ -345,14 +359,16 @@ def test_missing_index_is_picked_up_once_built(tmp_path, corpus_index):
 
 def test_api_ask_returns_answer_and_citations(served, app_pipeline):
     _, client, _ = served
-    text, citations = client.predict("陕西要求哪年前建成两法衔接平台?", "", "", api_name="/ask")
-    assert "陕西要求哪年前建成两法衔接平台" in text and "[1]" in text
-    assert citations and set(citations[0]) >= {"n", "doc_id", "title", "section", "text", "start", "end"}
+    text, citations = client.predict(QUESTION, "", "", api_name="/ask")
+    assert "2023年年底前" in text and "[1]" in text
+    assert citations and citations[0]["doc_id"].startswith("003") and set(citations[0]) >= {"n", "doc_id", "title", "section", "text", "start", "end"}
     doc = app_pipeline.index.document(citations[0]["doc_id"])
     assert doc.text[citations[0]["start"]:citations[0]["end"]] == citations[0]["text"]
     # filters by document
-    _, cites = client.predict("营业执照", "", "002", api_name="/ask")
-    assert all(c["doc_id"].startswith("002") for c in cites)
+    text, cites = client.predict("营业执照找哪个部门?", "", "002", api_name="/ask")
+    assert cites and all(c["doc_id"].startswith("002") for c in cites) and "区市场监管局" in text
+    text, cites = client.predict("北京市的法治政府建设方案?", "", "", api_name="/ask")
+    assert cites == [] and text.startswith("资料中没有")
     with pytest.raises(Exception, match="请输入要查询的问题"):
         client.predict("???", "", "", api_name="/ask")
 
@@ -373,37 +389,44 @@ def test_api_names_are_stable(served):
     assert set(api["named_endpoints"]) == {"/ask", "/departments"}
 
 
-def test_concurrent_questions_are_answered_each_on_its_own(served, app_pipeline):
-    """Several clients at once: all answered, none mixed up, and not one after the other."""
+def test_concurrent_questions_are_answered_each_on_its_own(served):
+    """Several clients at once: all answered, none mixed up (each answer cites the document
+    its own question is about), and not one after the other."""
     from gradio_client import Client
 
     url, _, _ = served
-    questions = ["陕西要求哪年前建成两法衔接平台?", "在利通区办营业执照找哪个部门?", "五原县开展了哪些普法活动?",
-                 "宁夏的政务公开有什么要求?", "萍乡市如何建设服务型政府?", "利通区行政复议由谁负责?"]
-    clients = [Client(url, verbose=False) for _ in questions]
+    cases = [  # question, the only document it may cite, a phrase its answer must contain
+        (QUESTION, "003", "2023年年底前"),
+        ("在利通区办营业执照找哪个部门?", "002", "区市场监管局"),
+        ("五原县2022年开展了哪些法治宣传活动?", "004", "活动"),
+        ("萍乡市如何建设服务型法治政府?", "001", "萍乡市"),
+        ("利通区行政复议由哪个部门牵头?", "002", "区政府法制办"),
+        ("北京市的法治政府建设方案?", None, "北京市"),
+    ]
+    clients = [Client(url, verbose=False) for _ in cases]
 
     t0 = time.monotonic()
-    one = clients[0].predict(questions[0], "", "", api_name="/ask")
+    clients[0].predict(cases[0][0], "", "", api_name="/ask")
     single = time.monotonic() - t0
 
     results: dict[int, tuple] = {}
-    barrier = threading.Barrier(len(questions))
+    barrier = threading.Barrier(len(cases))
 
     def ask(i):
         barrier.wait()
-        results[i] = clients[i].predict(questions[i], "", "", api_name="/ask")
+        results[i] = clients[i].predict(cases[i][0], "", "", api_name="/ask")
 
     t0 = time.monotonic()
-    with ThreadPoolExecutor(len(questions)) as ex:
-        list(ex.map(ask, range(len(questions))))
+    with ThreadPoolExecutor(len(cases)) as ex:
+        list(ex.map(ask, range(len(cases))))
     elapsed = time.monotonic() - t0
-    assert len(results) == len(questions)
-    for i, q in enumerate(questions):
+    assert len(results) == len(cases)
+    for i, (question, doc, phrase) in enumerate(cases):
         text, cites = results[i]
-        assert f"「{q}」" in text, (q, text)
-        for j, other in enumerate(questions):
-            if j != i:
-                assert f"「{other}」" not in text
-    assert one[0].startswith(f"关于「{questions[0]}」")
+        assert phrase in text, (question, text)
+        if doc is None:
+            assert cites == [] and text.startswith("资料中没有"), (question, text)
+        else:
+            assert cites and {c["doc_id"][:3] for c in cites} == {doc}, (question, cites)
     # concurrency 4: six answers take about two rounds, far less than six in a row
-    assert elapsed < single * len(questions) * 0.8, (elapsed, single)
+    assert elapsed < single * len(cases) * 0.75, (elapsed, single)
