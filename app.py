@@ -11,7 +11,7 @@ import sys
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from rag.config import ConfigError, load_config  # noqa: E402
-from rag.serve import UnsafeLaunch, check_launch, launch_kwargs, open_pipeline  # noqa: E402
+from rag.serve import UnsafeLaunch, check_launch, launch_kwargs, open_pipeline, warm_up  # noqa: E402
 
 
 def main() -> int:
@@ -26,6 +26,7 @@ def main() -> int:
     pipeline = open_pipeline(cfg)  # or the index error, which the page then shows
     if isinstance(pipeline, Exception):
         print(f"warning: {pipeline}", file=sys.stderr)
+    warm_up(pipeline)  # load the models in the background
 
     from rag.webapp import build_app
 

@@ -123,8 +123,13 @@ def user_message(error: BaseException) -> str:
         return f"没有符合筛选条件的文件,请重新选择地区或文件。({detail})"
     if isinstance(error, IndexError_):
         return index_problem(error)
+    from .config import ConfigError
+    from .embed import EmbeddingError
     from .hub import ModelUnavailable
     from .llm import LLMError
+
+    if isinstance(error, (EmbeddingError, ConfigError)):
+        return f"检索模型无法使用,请联系管理员检查配置(rag.toml)。({detail})"
 
     if isinstance(error, (LLMError, ModelUnavailable)):
         return f"大模型暂时不可用,请稍后再试。({detail})"

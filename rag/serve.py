@@ -96,3 +96,21 @@ def launch_kwargs(cfg: Config, **overrides) -> dict:
     )
     kw.update(overrides)
     return kw
+
+
+def warm_up(pipeline) -> None:
+    """Load the embedding model, retriever and answerer in a background thread, so that the
+    first visitor does not wait for them (nothing is loaded at import time)."""
+    import logging
+    import threading
+
+    if pipeline is None or isinstance(pipeline, Exception):
+        return
+
+    def run():
+        try:
+            pipeline.ask("法治政府建设")
+        except Exception as e:  # the page reports problems when a question is asked
+            logging.getLogger("rag.web").warning("warm-up failed: %s", e)
+
+    threading.Thread(target=run, name="rag-warm-up", daemon=True).start()

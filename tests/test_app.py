@@ -355,6 +355,28 @@ def test_missing_index_is_picked_up_once_built(tmp_path, corpus_index):
     assert svc.available() and "索引版本" in svc.status()
 
 
+def test_a_rebuilt_index_is_picked_up_before_the_next_question(tmp_path, small_corpus):
+    from rag.build import IndexBuilder
+    from rag.pipeline import Pipeline
+    from rag.webservice import Service
+
+    cfg = make_config(tmp_path / "index", small_corpus, **{"app.data_dir": str(tmp_path / "var")})
+    IndexBuilder(cfg).build(small_corpus, tmp_path / "index")
+    svc = Service(Pipeline.from_config(cfg, tmp_path / "index"), cfg)
+    old = svc.index_version
+    assert "2 份" in svc.status()
+    import shutil
+
+    from conftest import CORPUS
+
+    extra = sorted(CORPUS.iterdir())[0]
+    shutil.copy(extra, small_corpus / extra.name)  # a new document, then `make index`
+    IndexBuilder(cfg).build(small_corpus, tmp_path / "index")
+    turn = list(svc.chat("法治政府建设的目标是什么?", []))[-1].turn
+    assert turn["index_version"] != old and "3 份" in svc.status()
+    assert len(svc.doc_choices()) == 4
+
+
 # ------------------------------------------------------------------ API through gradio_client
 
 def test_api_ask_returns_answer_and_citations(served, app_pipeline):

@@ -143,6 +143,17 @@ def test_browser_end_to_end(browser_app, tmp_path):
             expect(page.locator("#rag-chat .rag-answer")).to_have_count(2)  # answered (or refused) as text
             assert page.locator("#rag-chat img[src='x']").count() == 0
 
+            # -- the region filter applies to the next question
+            page.locator("#rag-region input").click()
+            page.get_by_role("option", name="陕西省(1 份)").click()
+            expect(page.locator("#rag-region input")).to_have_value("陕西省(1 份)")
+            page.locator("#rag-question textarea").fill("法治政府建设的主要目标是什么?")
+            page.locator("#rag-question textarea").press("Enter")
+            expect(page.locator("#rag-chat .rag-answer")).to_have_count(3)
+            expect(page.locator("#rag-chat .message-row").last.locator("details.rag-src").first).to_be_attached()
+            titles = page.locator("#rag-chat .message-row").last.locator(".rag-src-title").all_inner_texts()
+            assert titles and all("陕西省" in t for t in titles), titles
+
             # -- 找部门: who handles 营业执照, and the source of that row
             page.get_by_role("tab", name="找部门").click()
             page.locator("#rag-dept-query textarea").fill("营业执照")
