@@ -65,7 +65,8 @@ def build_app(source, cfg, service: Service | None = None):
                             buttons=["copy"], latex_delimiters=[], group_consecutive_messages=False)
                         with gr.Row(elem_classes="rag-ask-row"):
                             question = gr.Textbox(placeholder="输入问题,例如:在利通区办营业执照找哪个部门?", show_label=False,
-                                                  scale=6, max_lines=4, autofocus=True, elem_id="rag-question", submit_btn=False)
+                                                  scale=6, max_lines=4, autofocus=True, elem_id="rag-question", submit_btn=False,
+                                                  max_length=int(cfg.question.max_chars))
                             ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="rag-ask")
                     with gr.Column(scale=1, min_width=240, elem_classes="rag-side"):
                         gr.Markdown("#### 提问范围\n只在所选地区或文件中查找,对之后的提问生效。")

