@@ -84,6 +84,14 @@ def test_browser_end_to_end(browser_app, tmp_path):
     errors: list[str] = []
 
     def shot(page, name: str) -> None:
+        for close in page.locator("button.toast-close").all():  # notices from earlier steps
+            try:
+                close.click(timeout=1000)
+            except Exception:
+                pass
+        end = time.monotonic() + 3
+        while page.locator("button.toast-close").count() and time.monotonic() < end:
+            time.sleep(0.1)
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
     with sync_playwright() as p:
