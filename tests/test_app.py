@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from apphelpers import Slowed, launch
@@ -317,7 +316,7 @@ def test_service_filters_from_document_metadata(app_pipeline, app_cfg):
     from rag.webservice import Service
 
     svc = Service(app_pipeline, app_cfg)
-    regions = dict((v, k) for k, v in svc.region_choices())
+    regions = {v: k for k, v in svc.region_choices()}
     assert "" in regions and "陕西省" in regions and "利通区" in regions and "宁夏回族自治区" in regions
     docs = svc.doc_choices("宁夏回族自治区")
     assert {d[:3] for _, d in docs if d} == {"000", "002"}
@@ -348,7 +347,7 @@ def test_missing_index_is_picked_up_once_built(tmp_path, corpus_index):
     from rag import webservice
     from rag.webservice import Service
 
-    cfg0, index_dir = corpus_index
+    _, index_dir = corpus_index
     target = tmp_path / "index"
     cfg = make_config(target, **{"app.data_dir": str(tmp_path / "var")})
     svc = Service(IndexMissing("no index"), cfg)
