@@ -101,6 +101,7 @@ class AppConfig:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password"; required to bind anything but localhost
+    allow_public: bool = False  # bind beyond localhost without a login anyway (RAG_APP_ALLOW_PUBLIC=1)
     concurrency: int = 4
     data_dir: str = "var"  # feedback logs etc. (not in git)
 
