@@ -16,6 +16,7 @@ from typing import Iterator
 
 from .config import Config
 from .index import Index
+from .lexical import tokenize
 from .query import resolve_filters
 from .retrieve import HybridRetriever, SearchResult
 from .store import read_manifest
@@ -123,7 +124,10 @@ class Pipeline:
             extra = self.retriever.search(query, k=self.cfg.retrieval.candidates, region=region, doc=doc)
             seen = {c.id for c, _ in hits}
             hits += [(h.chunk, h.score) for h in extra.hits if h.chunk.duties and h.chunk.id not in seen]
-            chunks = hits
+            # keep the measures that share a word with the query (the best one always stays)
+            words = [w for w in tokenize(result.analysis.normalized, bigrams=False) if len(w) >= 2]
+            words = [w for w in words if not any(w != o and w in o for o in words)]  # 行政复议, not 行政
+            chunks = [hc for i, hc in enumerate(hits) if i == 0 or any(w in hc[0].text for w in words)]
         else:
             chunks = [(c, 0.0) for c in self.index.store.iter_chunks() if c.duties
                       and (allowed_docs is None or c.doc_id in allowed_docs)]
