@@ -33,7 +33,7 @@ from .ingest import (IngestError, doc_id_for, embed_text, file_hash, header, lex
                      process)
 from .load import iter_corpus
 from .store import (FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
-                    IndexError_, read_manifest, write_json_atomic)
+                    IndexCorrupt, IndexError_, read_manifest, write_json_atomic)
 from .vectors import ChunkVectorStore, choose_kind, make_faiss_index
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -41,6 +41,10 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 class BuildError(RuntimeError):
     pass
+
+
+class _DamagedBase(RuntimeError):
+    """The version an update would start from cannot be read."""
 
 
 @dataclass
@@ -164,7 +168,15 @@ class IndexBuilder:
             tmp = index_dir / f".building-{secrets.token_hex(4)}"
             tmp.mkdir()
             try:
-                report = self._write_version(index_dir, tmp, docs_dir, files, remove, base, sync)
+                try:
+                    report = self._write_version(index_dir, tmp, docs_dir, files, remove, base, sync)
+                except _DamagedBase as e:
+                    if not sync:  # add/remove change a version: they need an intact one
+                        raise BuildError(f"the current index version {e}; rebuild it with `make index` "
+                                         "(python -m rag build)") from None
+                    shutil.rmtree(tmp, ignore_errors=True)  # build everything again from the files
+                    tmp.mkdir()
+                    report = self._write_version(index_dir, tmp, docs_dir, files, remove, None, sync)
                 version = report.version
                 os.replace(tmp, index_dir / version)
             except OSError as e:
@@ -188,11 +200,21 @@ class IndexBuilder:
         report = BuildReport(version=version, index_dir=str(index_dir))
         if base is not None:
             shutil.copy2(index_dir / base["version"] / STORE_FILE, tmp / STORE_FILE)
-        store = ChunkStore(tmp / STORE_FILE, readonly=False)
+        store = None
         vectors = None
-        if base is not None:
-            vectors = ChunkVectorStore.load(index_dir / base["version"] / VECTORS_FILE)
-        known = {d.doc_id: d for d in store.documents()}
+        try:
+            store = ChunkStore(tmp / STORE_FILE, readonly=False)
+            if base is not None:
+                vectors = ChunkVectorStore.load(index_dir / base["version"] / VECTORS_FILE)
+            known = {d.doc_id: d for d in store.documents()}
+            if vectors is not None and len(vectors) != store.count_chunks():
+                raise IndexCorrupt("its vectors and chunks differ")
+        except Exception as e:  # a damaged version is not built upon
+            if store is not None:
+                store.close()
+            if base is None or isinstance(e, OSError):
+                raise
+            raise _DamagedBase(f"{base['version']} is damaged ({str(e).splitlines()[0][:200]})") from None
 
         # what changes
         wanted: dict[str, Path] = {}

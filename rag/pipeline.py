@@ -10,7 +10,7 @@ created here, once, from the configuration (or passed in), never at import time.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -102,19 +102,33 @@ class Pipeline:
                 answer = event
         return answer
 
+    def snapshot(self) -> "Pipeline":
+        """This pipeline fixed to the index version it serves now: what one question uses from
+        start to end, so that a rebuild swapped in meanwhile (`reload_if_changed` in another
+        thread) cannot mix two versions' chunks, offsets and documents in one answer."""
+        answerer = self._answerer()
+        with self._lock:
+            index = self.index
+            retriever = self.retriever  # created for `index` if a reload reset it
+        return replace(self, index=index, answerer=answerer, _retriever=retriever)
+
     def ask_stream(self, question: str, region: str | None = None, doc: str | None = None,
                    history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are produced, then the final, checked `Answer`."""
-        answerer = self._answerer()
-        standalone = answerer.condense(question, history or [], self) if history else question
-        result = self.search(standalone, self.cfg.retrieval.top_k, region=region, doc=doc)
-        yield from answerer.stream(question, standalone, result, self, history or [])
+        pipe = self.snapshot()
+        answerer = pipe.answerer
+        standalone = answerer.condense(question, history or [], pipe) if history else question
+        result = pipe.search(standalone, pipe.cfg.retrieval.top_k, region=region, doc=doc)
+        yield from answerer.stream(question, standalone, result, pipe, history or [])
 
     # -- who does what
     def departments(self, query: str | None = None, k: int = 20, region: str | None = None,
                     doc: str | None = None) -> list[DutyRow]:
         """Measures with their lead and supporting bodies; with `query`, the ones matching it
         best (hybrid retrieval limited to chunks that carry responsibility notes)."""
+        return self.snapshot()._departments(query, k, region, doc)
+
+    def _departments(self, query: str | None, k: int, region: str | None, doc: str | None) -> list[DutyRow]:
         docs = {d.doc_id: d for d in self.index.documents()}
         allowed_docs = resolve_filters(list(docs.values()), region, doc)
         rows: list[DutyRow] = []

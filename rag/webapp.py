@@ -201,7 +201,8 @@ def build_app(source, cfg, service: Service | None = None):
         # -------------------------------------------------------------------- API
         def ask(question: str, region: str = "", doc: str = "") -> tuple[str, list[dict]]:
             """Answer a question; returns (answer text with [n] markers, citations as dicts with
-            n, doc_id, title, section, text, start, end)."""
+            n, doc_id, title, section, text, start, end). A question over the length limit is
+            cut, and the text then starts with a line "(问题过长,已截取前 N 个字)"."""
             try:
                 return svc.ask(question, region, doc)
             except Exception as e:

@@ -167,7 +167,7 @@ class Service:
         an error event with a user-readable message)."""
         yield ChatEvent("pending", view.pending_html(""))
         try:
-            pipe = self.current()
+            pipe = self.current().snapshot()  # one index version for the whole answer
             version = pipe.index.version
             index = pipe.index
             text, last = "", 0.0
@@ -191,9 +191,11 @@ class Service:
             yield ChatEvent("error", view.error_html(user_message(e)))
 
     def ask(self, question: str, region: str | None = None, doc: str | None = None) -> tuple[str, list[dict]]:
-        """(answer text, citations as dicts) for the API."""
+        """(answer text, citations as dicts) for the API. A notice (the question was cut to
+        the length limit) comes first, in parentheses on its own line, as in the CLI."""
         answer = self.current().ask(question, region=_opt(region), doc=_opt(doc))
-        return answer.text, [c.to_dict() for c in answer.citations]
+        text = f"({answer.notice})\n{answer.text}" if answer.notice else answer.text
+        return text, [c.to_dict() for c in answer.citations]
 
     # -------------------------------------------------------------- 找部门
     def departments(self, query: str | None, region: str | None = None, k: int = 20) -> list[dict]:
