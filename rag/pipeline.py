@@ -19,7 +19,7 @@ from .index import Index
 from .lexical import tokenize
 from .query import resolve_filters
 from .retrieve import HybridRetriever, SearchResult
-from .store import read_manifest
+from .store import IndexError_, read_manifest
 from .types import Answer, Duty
 
 
@@ -56,6 +56,7 @@ class Pipeline:
     reranker: object = None
     _retriever: HybridRetriever | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tried: tuple = field(default=("", None), repr=False)  # (manifest version last opened, its error)
 
     @classmethod
     def from_config(cls, cfg: Config, index_dir: str | Path | None = None, embed_model=None) -> "Pipeline":
@@ -165,12 +166,25 @@ class Pipeline:
     # -- index versions
     def reload_if_changed(self) -> bool:
         """Switch to a newer index version if one was built meanwhile (running questions keep
-        the version they started with)."""
+        the version they started with: see `snapshot`). A new version that cannot be opened
+        raises its IndexError_ each time, without being opened again, until another build."""
         manifest = read_manifest(self.index.dir)
         if manifest is None or manifest["version"] == self.index.version:
             return False
         with self._lock:
-            fresh = Index.open(self.index.dir, self.cfg)
+            version, error = self._tried
+            if manifest["version"] == self.index.version:  # another thread was first
+                return False
+            if manifest["version"] == version:  # tried already (damaged, or served by its fallback)
+                if error is not None:
+                    raise error
+                return False
+            try:
+                fresh = Index.open(self.index.dir, self.cfg)
+            except IndexError_ as e:
+                self._tried = (manifest["version"], e)
+                raise
+            self._tried = (manifest["version"], None)
             self.index = fresh
             self._retriever = None
         return True

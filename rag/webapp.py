@@ -12,7 +12,7 @@ API endpoints (gradio_client): `ask(question, region="", doc="") -> (answer, cit
 
 from . import webview as view
 from .appstatus import user_message
-from .webservice import Service, find_turn
+from .webservice import Service, _expected, find_turn, log
 from .webstyle import CSS
 
 TITLE = "法治政府建设文件问答"
@@ -35,6 +35,17 @@ def launch_style() -> dict:
     theme = gr.themes.Soft(primary_hue="red", secondary_hue="slate", neutral_hue="slate",
                            font=FONTS, font_mono=["ui-monospace", "monospace"])
     return {"theme": theme, "css": CSS}
+
+
+def api_error(e: BaseException):
+    """The one-line message an API caller gets. Bad input (an empty question, an unknown
+    region) and index problems are expected: no traceback in the server log for them; anything
+    else is logged once with its own traceback."""
+    import gradio as gr
+
+    if not _expected(e):
+        log.error("API request failed", exc_info=e)
+    return gr.Error(user_message(e), print_exception=False)
 
 
 def build_app(source, cfg, service: Service | None = None):
@@ -206,7 +217,7 @@ def build_app(source, cfg, service: Service | None = None):
             try:
                 return svc.ask(question, region, doc)
             except Exception as e:
-                raise gr.Error(user_message(e)) from None
+                raise api_error(e) from None
 
         def departments(query: str, region: str = "", k: int = 20) -> list[dict]:
             """Who leads (lead) and supports (support) each measure matching `query` (all when
@@ -214,7 +225,7 @@ def build_app(source, cfg, service: Service | None = None):
             try:
                 return svc.departments(query, region, int(k))
             except Exception as e:
-                raise gr.Error(user_message(e)) from None
+                raise api_error(e) from None
 
         gr.api(ask, api_name="ask")
         gr.api(departments, api_name="departments")

@@ -60,3 +60,22 @@ def test_metadata_and_notes_never_crash(text):
     extract_meta(text)
     for d in find_duties(text):
         assert text[d.start:d.end] == d.note
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXT)
+def test_outline_headings_are_the_text_at_their_offsets(text):
+    for s in parse_outline(text):
+        assert s.heading == text[s.start:s.body_start].strip()
+        assert s.heading == "" or s.level > 0
+        assert all(isinstance(p, str) for p in s.path) and len(s.path) <= max(s.level, 0) + 1
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300))
+def test_cleaner_never_crashes_on_any_unicode(raw):
+    """Arbitrary code points (controls, bidi marks, combining marks, astral characters)."""
+    c = clean_document(raw)
+    assert "\x00" not in c.text and "\r" not in c.text
+    for s in parse_outline(c.text):
+        assert 0 <= s.start <= s.body_start <= len(c.text) and s.end <= len(c.text)
