@@ -225,6 +225,8 @@ class ExtractiveAnswerer:
         unit = _ASKED_UNIT_RE.search(a.normalized)
         if unit and not any(re.search(rf"{_NUMERAL}\s*(?:余|多)?{unit.group(1)}", h.chunk.text) for h in hits[:5]):
             return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
+        if _ASKED_SHARE_RE.search(a.normalized) and not any(_PCT_RE.search(h.chunk.text) for h in hits[:5]):
+            return "现有文件中没有这个比例"
         if words:
             best = max(coverage(words, weights, h.chunk.text + " " + h.chunk.section) for h in hits[:5])
             if best < self.refusal_threshold:
@@ -390,7 +392,7 @@ class ExtractiveAnswerer:
 _META_FIELDS = [
     ("contact", r"联系人|联系电话|电话|邮箱|联系方式|找谁反映|打哪个电话"),
     ("doc_number", r"文号|发文字号|字号"),
-    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁|谁发的|哪个部门印发|哪个部门发布|"
+    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁印发|由谁发布|谁发的|哪个部门印发|哪个部门发布|"
                r"作者|署名|谁写的|哪两个部门印发|哪些部门印发|印发的"),
     ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布|哪家报纸|发表"),
     ("period", r"哪几年|哪一年的工作|时间跨度|规划期|实施期|管哪|覆盖哪|起止"),
@@ -430,6 +432,8 @@ def _meta_display(field_name: str, value: str) -> str:
 
 
 def _metadata_field(q: str) -> str:
+    if re.search(r"牵头|配合|负责", q):  # who carries out a measure, not who issued the document
+        return ""
     for name, pattern in _META_FIELDS:
         if re.search(pattern, q):
             return name
@@ -461,6 +465,7 @@ def refusal_text(reason: str, docs) -> str:
 
 
 _ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
+_ASKED_SHARE_RE = re.compile(r"多少比例|比例是多少|比例多少|百分之多少|百分比|比例为多少|占比多少")
 _NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
 _WHICH_SOURCE_RE = re.compile(r"哪个地方|哪个城市|哪篇|哪个文件|哪份文件|哪个省|哪里的|哪个县|哪个地区|谁的方案")
 # every start position (lookahead), so "利通区方案中区教育局" yields "区教育局"

@@ -169,3 +169,29 @@ def test_llm_is_not_called_when_the_gate_refuses(llm_pipeline):
     p, gen = llm_pipeline("不应出现")
     a = p.ask("北京市法治政府建设实施方案提出了哪些主要目标?")
     assert a.refused and gen.messages is None
+
+
+class TwoStepGenerator(ScriptedGenerator):
+    """complete() rewrites the follow-up; stream_chat() answers."""
+
+    def __init__(self, rewrite: str, reply: str):
+        super().__init__(reply)
+        self.rewrite = rewrite
+        self.condense_prompt = None
+
+    def complete(self, messages):
+        self.condense_prompt = messages[-1][1]
+        return self.rewrite
+
+
+def test_follow_up_is_rewritten_by_the_llm_when_there_is_one(pipeline):
+    from rag.pipeline import Pipeline
+
+    gen = TwoStepGenerator("利通区行政复议工作由哪个部门牵头?", "利通区行政复议由区政府法制办牵头[1]。")
+    p = Pipeline(cfg=pipeline.cfg, index=pipeline.index, embed_model=pipeline.embedding,
+                 answerer=LLMAnswerer(gen, pipeline._answerer(), support_threshold=0.2))
+    history = [("user", "利通区怎么规范行政复议案件办理?"), ("assistant", "……")]
+    a = p.ask("那牵头部门是谁?", history=history)
+    assert "利通区怎么规范行政复议案件办理" in gen.condense_prompt and "那牵头部门是谁" in gen.condense_prompt
+    assert "利通区行政复议工作由哪个部门牵头" in gen.messages[-1][1]  # the answer prompt got the rewrite
+    assert not a.refused and "区政府法制办" in a.text and a.citations[0].doc_id.startswith("002")
