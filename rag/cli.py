@@ -408,7 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--docs", help="corpus folder")
     a.set_defaults(func=cmd_add)
 
-    r = sub.add_parser("remove", parents=[common], help="remove documents from the index by doc_id")
+    r = sub.add_parser("remove", parents=[common],
+                       help="remove documents from the index by doc_id (their files move to <corpus>/.removed/)")
     r.add_argument("doc_ids", nargs="+")
     r.add_argument("--docs", help="corpus folder")
     r.set_defaults(func=cmd_remove)
