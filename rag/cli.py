@@ -202,6 +202,10 @@ def cmd_add(args) -> int:
     cfg = _config(args)
     docs = cfg.resolve(cfg.corpus.docs)
     plans = [_plan_add(raw, docs) for raw in args.paths]  # every file checked before any is copied
+    copies = [dest for dest, source in plans if source is not None]
+    twice = sorted({d.name for d in copies if copies.count(d) > 1})
+    if twice:
+        raise CLIError(f"several files named {', '.join(twice)}: they would overwrite each other in {docs}")
     for dest, source in plans:
         if source is None:
             continue

@@ -97,6 +97,9 @@ def test_add_copies_an_outside_file_in_and_it_is_listed_and_searchable(rag, tmp_
     assert (rag.docs / outside.name).read_bytes() == outside.read_bytes() and outside.exists()
     man = read_manifest(rag.index)
     assert man["version"] != before and doc_id in man["documents"] and man["counts"]["documents"] == 3
+    from rag.pipeline import Pipeline  # what the app and the evaluation open
+
+    assert Pipeline.from_config(make_config(rag.index, rag.docs)).index.version == man["version"]
     for command in ("list", "docs"):
         code, docs, _, _ = rag(command, "--json")
         assert code == 0 and doc_id in {d["doc_id"] for d in docs}
@@ -120,6 +123,9 @@ def test_add_refuses_what_it_must_not_copy(rag, tmp_path):
     hidden.write_text("隐藏文件。", encoding="utf-8")
     good = tmp_path / "新区法治政府建设实施方案.txt"
     good.write_text(NEW_DOC, encoding="utf-8")
+    twin = tmp_path / "twin" / good.name
+    twin.parent.mkdir()
+    twin.write_text(NEW_DOC + "另一个版本。", encoding="utf-8")
     version, corpus = rag.version(), rag.corpus()
     original = (rag.docs / name).read_bytes()
     cases = [
@@ -131,6 +137,7 @@ def test_add_refuses_what_it_must_not_copy(rag, tmp_path):
         ([str(tmp_path)], "not a file"),
         ([str(hidden)], "skipped by the corpus scan"),
         ([str(good), str(same_name)], "already exists"),  # checked before anything is copied
+        ([str(good), str(twin)], "would overwrite each other"),
     ]
     for paths, message in cases:
         code, _, _, err = rag("add", *paths)
