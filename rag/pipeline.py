@@ -177,7 +177,7 @@ class Pipeline:
                 return False
             if manifest["version"] == version:  # tried already (damaged, or served by its fallback)
                 if error is not None:
-                    raise error
+                    raise type(error)(str(error))  # a fresh one: re-raising would grow its traceback
                 return False
             try:
                 fresh = Index.open(self.index.dir, self.cfg)

@@ -483,7 +483,7 @@ def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypat
     assert Index.open(index_dir, cfg).store.count_chunks() > 0
 
 
-def test_a_damaged_new_build_leaves_the_app_serving(tmp_path):
+def test_a_damaged_new_build_leaves_the_app_serving(tmp_path, monkeypatch):
     """The app serves version 1; version 2 is damaged (then the manifest itself): questions go
     on being answered, and the status line says why the new version is not used."""
     from rag.pipeline import Pipeline
@@ -500,6 +500,13 @@ def test_a_damaged_new_build_leaves_the_app_serving(tmp_path):
     last = list(svc.chat("营业执照找哪个部门?", []))[-1]
     assert last.kind == "final" and "区市场监管局" in last.turn["answer"]
     assert last.turn["index_version"] == v1  # fell back to the intact previous version
+    assert "previous version" in svc.status()
+    opened = []
+    real_open = Index.open
+    monkeypatch.setattr(Index, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    for _ in range(3):
+        assert list(svc.chat("营业执照找哪个部门?", []))[-1].kind == "final"
+    assert opened == []  # the damaged version is not opened again for every question
     (index_dir / MANIFEST).write_text('{"version": "v-half', encoding="utf-8")
     last = list(svc.chat("营业执照找哪个部门?", []))[-1]
     assert last.kind == "final" and "区市场监管局" in last.turn["answer"]
