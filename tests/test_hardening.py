@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from apphelpers import launch
 from conftest import CORPUS, ROOT, make_config
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag.build import IndexBuilder
 from rag.cli import main
@@ -313,7 +315,7 @@ def test_odd_questions_in_the_app(svc, question, expect):
         return
     assert last.kind == "final" and last.turn["answer"], last.html
     assert ("问题过长,已截取前 2000 个字" in last.html) == (expect == "truncated")
-    text, cites = svc.ask(question)
+    text, _ = svc.ask(question)
     assert text.startswith("(问题过长,已截取前 2000 个字)\n") == (expect == "truncated")
 
 
@@ -387,9 +389,10 @@ def test_the_extractive_answerer_only_quotes(injected):
 
 
 def test_the_llm_sees_injected_text_only_inside_a_source_fence(injected):
+    from test_answer import ScriptedGenerator
+
     from rag.answer import LLMAnswerer
     from rag.pipeline import Pipeline
-    from test_answer import ScriptedGenerator
 
     gen = ScriptedGenerator("县级政务公开专区要求2024年底前建成[1]。")
     p = Pipeline(cfg=injected.cfg, index=injected.index, embed_model=injected.embedding,
@@ -466,7 +469,7 @@ def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypat
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", "bigram-256")
     for args in (["ask", "营业执照找哪个部门?"], ["search", "营业执照"], ["list"], ["departments"]):
         code = main([*args, "--index", str(index_dir)])
-        out, err = capsys.readouterr()
+        _, err = capsys.readouterr()
         assert code == 1 and one_line_error(err) and "make index" in err, (args, err)
 
     source = open_pipeline(cfg, index_dir)
@@ -527,7 +530,7 @@ def test_an_unavailable_embedding_model_fails_fast_naming_the_setting(tmp_path, 
     from rag.pipeline import Pipeline
     from rag.webservice import Service
 
-    cfg, docs, index_dir = _build_small(tmp_path)
+    _, docs, index_dir = _build_small(tmp_path)
     env = {"RAG_EMBEDDING_BACKEND": "sentence-transformers", "RAG_EMBEDDING_MODEL": "BAAI/bge-small-zh-v1.5",
            "HF_HOME": str(tmp_path / "empty-hf-cache")}
     t0 = time.monotonic()
@@ -743,7 +746,7 @@ def test_a_login_is_enforced_when_configured(corpus_index, tmp_path):
     from rag.pipeline import Pipeline
     from rag.webapp import build_app
 
-    cfg0, index_dir = corpus_index
+    _, index_dir = corpus_index
     cfg = make_config(index_dir, CORPUS, **{"app.auth": "tester:a-long-password", "app.data_dir": str(tmp_path),
                                             "answer.refusal_dense": 0})
     demo = build_app(Pipeline.from_config(cfg, index_dir), cfg)
@@ -753,7 +756,7 @@ def test_a_login_is_enforced_when_configured(corpus_index, tmp_path):
             Client(url, verbose=False).predict("营业执照找哪个部门?", "", "", api_name="/ask")
         with pytest.raises(Exception):
             Client(url, auth=("tester", "wrong-password"), verbose=False)
-        text, cites = Client(url, auth=("tester", "a-long-password"), verbose=False).predict(
+        text, _ = Client(url, auth=("tester", "a-long-password"), verbose=False).predict(
             "营业执照找哪个部门?", "", "", api_name="/ask")
         assert "区市场监管局" in text
     finally:
@@ -910,9 +913,6 @@ def test_fifty_concurrent_users_and_a_rebuild_under_load(live):
 
 
 # ================================================================== any question at all
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 ODD = st.sampled_from(["\x00", "\x1b[2J", "\u202e", "\u200b", "<script>", "'; --", "{x}", "%s", "\n", "营业执照", "利通区",
                        "哪个部门", "2023年", "?", "。", "𠀀", "é", "Ж", "\ufeff", " "])
