@@ -32,11 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Words that say what kind of question it is, not what it is about.
 QUESTION_WORDS = frozenset(
-    """哪个 哪些 哪年 哪一年 哪天 哪里 什么 多少 几 几个 谁 是否 有没有 能不能 可不可以 怎么 怎么样 如何 为什么
-    要求 规定 提出 明确 提到 写 写的 说 说法 方案 实施 实施方案 文件 里 中 关于 情况 主要 内容 具体 哪项 哪方面
+    """哪个 哪些 哪年 哪一年 哪天 哪里 哪儿 哪家 哪份 哪几 哪几个 哪几年 哪项 哪方面 哪位 哪篇 什么 啥 有啥 叫啥 多少 几 几个
+    几年 一年 谁 是否 有没有 没有 能不能 不能 可以 可不可以 是不是 不是 怎么 怎么样 如何 为什么 咋 咋办 吗 呢 啊 吧 了
+    要求 规定 提出 明确 提到 写 写的 说 说法 讲 讲的 方案 实施 实施方案 文件 份文件 里 中 关于 情况 主要 内容 具体
     时候 什么时候 何时 期限 之前 以前 年前 前 完成 实现 达到 比例 牵头 负责 配合 部门 单位 找 管 归 办 由 哪个部门
-    以后 现在 听说 真的 吗 呢 啊 了 政府 法治 法治政府 建设 工作 省 市 县 区 我 我们 他们 一下 知道 请问 到底 需要
-    目前 今后 五年 年度 报告 期间 提供 做 做了 哪些地方 分别 各自 都 比较 对比 两地 相同 不同""".split()
+    以后 现在 听说 真的 我 我们 我家 他们 他 她 一下 知道 请问 到底 需要 目前 今后 五年 年度 报告 期间 提供 做 做了
+    哪些地方 分别 各自 都 比较 对比 两地 相同 不同 区别 共同 共同点 同点 表述 那个 这个 这份 这篇 篇文章 文章 那篇
+    打算 之间 遇到 整个 上来 一共 总共 名字 叫 市里 县里 区里 省里 老有 政府 法治 法治政府 建设 工作 省 市 县 区
+    地方 城市 哪个城市 哪个地方""".split()
 )
 REFUSAL_PREFIX = "资料中没有"
 _SENT_RE = re.compile(r"[^。!?;\n]+[。!?;]?")
@@ -137,8 +140,10 @@ def _place_label(meta) -> str:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, refusal_threshold: float = 0.35, max_chars: int = 600, max_citations: int = 4):
+    def __init__(self, refusal_threshold: float = 0.15, max_chars: int = 600, max_citations: int = 4,
+                 refusal_dense: float = 0.875):
         self.refusal_threshold = refusal_threshold
+        self.refusal_dense = refusal_dense
         self.max_chars = max_chars
         self.max_citations = max_citations
 
@@ -161,28 +166,27 @@ class ExtractiveAnswerer:
         hits = self._focus(result.hits, a)
         words = keywords(a.normalized, a.places + [rg.get(p).short for p in a.places if rg.get(p)])
         weights = Weights(pipeline.index.lexical).idf(words) if words else {}
-        reason = self._refusal_reason(a, hits, docs, words, weights, pipeline)
+        field_name = _metadata_field(a.normalized)
+        reason = self._refusal_reason(a, hits, docs, words, weights, pipeline, result, field_name)
         if reason:
             return Answer(question, refusal_text(reason, docs.values()), [], True, notice, result.hits)
         draft = Draft()
         qtype = a.qtype
-        if qtype == "comparison" or len({docs[h.chunk.doc_id].meta.region for h in hits[:5]} & set(a.places)) >= 2:
-            ok = self._comparison(a, hits, words, weights, docs, draft)
-            if not ok:
-                self._facts(a, hits, words, weights, draft, qtype)
+        if field_name and self._metadata(field_name, hits, docs, pipeline, draft):
+            pass
+        elif (qtype == "comparison" or len(a.place_docs) >= 2) and self._comparison(
+                a, standalone, hits, words, weights, docs, pipeline, draft):
+            pass
         elif qtype == "department" and any(h.chunk.duties for h in hits[:5]):
             self._department(a, hits, words, weights, draft)
-        elif qtype == "metadata" and self._metadata(a, hits, docs, pipeline, draft):
-            pass
         else:
-            self._facts(a, hits, words, weights, draft, qtype)
+            self._facts(a, hits, words, weights, draft, qtype, docs, pipeline)
         if not draft.lines:
             return Answer(question, refusal_text("检索到的段落中找不到回答这个问题的内容", docs.values()), [], True,
                           notice, result.hits)
         text = "\n".join(draft.lines)
         citations = [
-            Citation(n=i, doc_id=c.doc_id, title=title, section=c.section, text=t, start=s, end=e,
-                     page=c.page)
+            Citation(n=i, doc_id=c.doc_id, title=title, section=c.section, text=t, start=s, end=e, page=c.page)
             for i, (t, s, e, c, title) in enumerate(draft.cited, 1)
         ]
         return Answer(question, text, citations, False, notice, result.hits)
@@ -198,33 +202,41 @@ class ExtractiveAnswerer:
         inside = [h for h in hits if h.chunk.doc_id in a.doc_match]
         return inside or hits
 
-    def _refusal_reason(self, a: Analysis, hits: list[Hit], docs, words, weights, pipeline) -> str:
+    def _refusal_reason(self, a: Analysis, hits: list[Hit], docs, words, weights, pipeline, result,
+                        field_name: str) -> str:
         if not hits:
             return "没有检索到相关内容"
         if a.unknown_places and not a.doc_match:
             return f"现有文件不涉及{'、'.join(a.unknown_places)}"
-        focus_docs = {h.chunk.doc_id for h in hits}
+        focus_docs = {h.chunk.doc_id for h in hits[:5]}
         if a.doc_match:
             focus_docs = {d for d, s in a.doc_match.items() if s == EXACT} or set(a.doc_match)
         for year in a.years:
             if not any(_year_covered(year, docs[d], pipeline) for d in focus_docs if d in docs):
                 return f"现有{_docs_label(focus_docs, docs)}不涉及{year}年"
-        field_name = _metadata_field(a.normalized)
-        if field_name and a.qtype == "metadata":
-            metas = [docs[d].meta for d in focus_docs if d in docs]
-            if metas and all(getattr(m, field_name) == UNKNOWN for m in metas):
-                label = {"contact": "联系人和联系方式", "doc_number": "文号", "date": "日期", "issuer": "印发单位"}[field_name]
-                return f"{_docs_label(focus_docs, docs)}中没有{label}"
-        if not words:
-            return ""  # nothing to check beyond places and years ("宁夏的方案讲了什么?")
-        best = 0.0
-        for h in hits[:5]:
-            text = h.chunk.text + " " + h.chunk.section + " " + (docs[h.chunk.doc_id].meta.title if h.chunk.doc_id in docs else "")
-            best = max(best, coverage(words, weights, text))
-        if best < self.refusal_threshold:
-            missing = [w for w in words if not any(w in h.chunk.text for h in hits[:5])]
-            topic = "、".join(missing[:3]) or "、".join(words[:3])
-            return f"现有文件中没有关于“{topic}”的内容"
+        for body in _named_bodies(a.normalized):
+            if not pipeline.index.lexical.doc_freq([body]).get(body) and not any(body in h.chunk.text for h in hits):
+                return f"现有文件没有提到“{body}”"
+        if field_name:
+            if any(getattr(docs[d].meta, field_name) != UNKNOWN for d in focus_docs if d in docs):
+                return ""  # the document's metadata answers it
+            if not any(re.search(_META_PATTERNS[field_name], h.chunk.text) for h in hits[:5]):
+                return f"{_docs_label(focus_docs, docs)}中没有{META_LABELS[field_name]}"
+        unit = _ASKED_UNIT_RE.search(a.normalized)
+        if unit and not any(re.search(rf"{_NUMERAL}\s*(?:余|多)?{unit.group(1)}", h.chunk.text) for h in hits[:5]):
+            return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
+        if _ASKED_SHARE_RE.search(a.normalized) and not any(_PCT_RE.search(h.chunk.text) for h in hits[:5]):
+            return "现有文件中没有这个比例"
+        if words:
+            best = max(coverage(words, weights, h.chunk.text + " " + h.chunk.section) for h in hits[:5])
+            if best < self.refusal_threshold:
+                missing = [w for w in words if not any(w in h.chunk.text for h in hits[:5])]
+                topic = "、".join(missing[:3]) or "、".join(words[:3])
+                return f"现有文件中没有关于“{topic}”的内容"
+        if result.dense and self.refusal_dense > 0:
+            best_dense = max((result.dense.get(h.chunk.id, 0.0) for h in hits[:5]), default=0.0)
+            if best_dense < self.refusal_dense:
+                return "检索到的段落与问题的相关度太低"
         return ""
 
     # -- composition by question type
@@ -232,27 +244,39 @@ class ExtractiveAnswerer:
         out = []
         for h in hits[:limit]:
             for s in sentences(h):
+                if _is_heading(s):
+                    continue
                 cov = coverage(words, weights, s.text) if words else 0.0
                 bonus = 0.0
                 if qtype == "deadline" and re.search(r"\d{4}年", s.text):
                     bonus += 0.25
                 if qtype == "target" and (_PCT_RE.search(s.text) or _NUMBER_RE.search(s.text)):
                     bonus += 0.25
-                s.score = cov + bonus + 0.15 / h.rank
+                path_cov = coverage(words, weights, h.chunk.section) if words else 0.0
+                s.score = cov + 0.3 * path_cov + bonus + 0.15 / h.rank
                 out.append(s)
         out.sort(key=lambda s: -s.score)
         return out
 
-    def _facts(self, a: Analysis, hits, words, weights, draft: Draft, qtype: str) -> None:
+    def _facts(self, a: Analysis, hits, words, weights, draft: Draft, qtype: str, docs, pipeline) -> None:
         ranked = self._rank_sentences(hits, words, weights, qtype)
         if not ranked:
             return
         best = ranked[0]
         chosen = [best]
+        same = [s for s in sentences(best.hit) if not _is_heading(s)]
+        idx = next((i for i, s in enumerate(same) if s.start == best.start), len(same))
+        # a short lead-in ("二是开展…活动。", "…存在一些不足,") is completed by what follows it
+        nxt = idx + 1
+        while nxt < len(same) and sum(len(s.text) for s in chosen) < 60:
+            chosen.append(same[nxt])
+            nxt += 1
+        if re.search(r"[,:]$", chosen[-1].text) and nxt >= len(same):
+            chosen += self._items_below(best.hit, pipeline)
         for s in ranked[1:]:
             if len(chosen) >= 3:
                 break
-            if s.score >= 0.75 * best.score and s.chunk.id == best.chunk.id and abs(s.start - best.start) < 400:
+            if s.score >= 0.75 * best.score and s.chunk.id == best.chunk.id and all(s.start != c.start for c in chosen):
                 chosen.append(s)
         chosen.sort(key=lambda s: (s.chunk.doc_id, s.start))
         lead = ""
@@ -264,11 +288,29 @@ class ExtractiveAnswerer:
         elif qtype == "target":
             m = _PCT_RE.search(best.text) or _NUMBER_RE.search(best.text)
             lead = f"数字:{m.group(0)}。" if m else ""
+        if _WHICH_SOURCE_RE.search(a.normalized):
+            meta = docs[best.chunk.doc_id].meta if best.chunk.doc_id in docs else None
+            if meta is not None:
+                lead = f"出自{_place_label(meta)}《{meta.title}》。" + lead
         body = []
         for s in chosen:
             n = draft.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
             body.append(f"{_strip_label(s.text)}[{n}]")
         draft.lines.append(lead + _join(body, self.max_chars))
+
+    @staticmethod
+    def _items_below(hit: Hit, pipeline, limit: int = 4) -> list[Sentence]:
+        """The first sentence of each item under a lead-in chunk ("存在一些不足," → 一是… 二是…)."""
+        c = hit.chunk
+        out = []
+        for other in pipeline.index.store.doc_chunks(c.doc_id):
+            if other.start < c.end or other.section_path[: len(c.section_path)] != c.section_path:
+                continue
+            if len(out) >= limit or other.section_path == c.section_path:
+                break
+            first = sentences(Hit(other, hit.score, hit.rank, hit.title, hit.meta))[:1]
+            out += first
+        return out
 
     def _department(self, a: Analysis, hits, words, weights, draft: Draft) -> None:
         best = None
@@ -280,8 +322,8 @@ class ExtractiveAnswerer:
                     best = (score, h, d)
         _, h, d = best
         measure_text = h.chunk.text[d.measure_start - h.chunk.start: d.end - h.chunk.start]
-        # cite the measure's most relevant sentence together with its note
-        sents = [s for s in sentences(h) if s.start >= d.measure_start and s.end <= d.end + 1]
+        # cite the measure with its note; quote its most relevant sentence
+        sents = [s for s in sentences(h) if s.start >= d.measure_start and s.end <= d.end + 1 and not _is_heading(s)]
         top = max(sents, key=lambda s: coverage(words, weights, s.text) if words else 0.0) if sents else None
         from .duties import measure_title
 
@@ -292,56 +334,56 @@ class ExtractiveAnswerer:
             lead += f";配合单位:{'、'.join(d.support)}"
         draft.lines.append(f"{lead}[{n}]。")
         detail = _strip_label(top.text) if top is not None else title
-        if d.deadlines:
-            draft.lines.append(f"对应措施:{title}(期限:{'、'.join(d.deadlines)})。{_clip(detail, 160)}[{n}]")
-        else:
-            draft.lines.append(f"对应措施:{title}。{_clip(detail, 160)}[{n}]")
+        deadline = f"(期限:{'、'.join(d.deadlines)})" if d.deadlines else ""
+        draft.lines.append(f"对应措施:{title}{deadline}。{_clip(detail, 160)}[{n}]")
 
-    def _metadata(self, a: Analysis, hits, docs, pipeline, draft: Draft) -> bool:
-        field_name = _metadata_field(a.normalized)
-        if not field_name:
+    def _metadata(self, field_name: str, hits, docs, pipeline, draft: Draft) -> bool:
+        """Answer from the document's metadata, citing the line of the text where it stands."""
+        record = next((docs[h.chunk.doc_id] for h in hits[:5] if h.chunk.doc_id in docs
+                       and getattr(docs[h.chunk.doc_id].meta, field_name) != UNKNOWN), None)
+        if record is None:
             return False
-        doc_id = hits[0].chunk.doc_id
-        record = docs.get(doc_id)
-        value = getattr(record.meta, field_name) if record else UNKNOWN
-        if value == UNKNOWN:
+        value = getattr(record.meta, field_name)
+        document = pipeline.index.document(record.doc_id)
+        if document is None:
             return False
-        document = pipeline.index.document(doc_id)
-        needle = value.split(",")[0].split("(")[0]
-        pos = document.text.find(needle) if document else -1
+        pos = -1
+        for needle in _meta_needles(field_name, value, record.meta):
+            pos = document.text.find(needle) if needle else -1
+            if pos >= 0:
+                break
         if pos < 0:
             return False
         line_start = document.text.rfind("\n", 0, pos) + 1
         line_end = document.text.find("\n", pos)
         line_end = len(document.text) if line_end < 0 else line_end
         line = document.text[line_start:line_end]
-        chunk = next((h.chunk for h in hits if h.chunk.doc_id == doc_id and h.chunk.start <= pos < h.chunk.end), None)
+        chunk = next((c for c in pipeline.index.store.doc_chunks(record.doc_id) if c.start <= pos < c.end), None)
         if chunk is None:
-            chunk = next((c for c in pipeline.index.store.doc_chunks(doc_id) if c.start <= pos < c.end), hits[0].chunk)
-        label = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位"}[field_name]
+            return False
         n = draft.cite(line, line_start, line_end, chunk, record.meta.title)
-        draft.lines.append(f"{label}:{value}[{n}]。")
-        draft.lines.append(f"《{record.meta.title}》:{_clip(line, 120)}[{n}]")
+        draft.lines.append(f"{META_LABELS[field_name]}:{_meta_display(field_name, value)}[{n}]。")
+        draft.lines.append(f"《{record.meta.title}》:{_clip(line, 160)}[{n}]")
         return True
 
-    def _comparison(self, a: Analysis, hits, words, weights, docs, draft: Draft) -> bool:
-        by_doc: dict[str, list[Hit]] = {}
-        for h in hits:
-            by_doc.setdefault(h.chunk.doc_id, []).append(h)
-        if a.doc_match:
-            wanted = [d for d in by_doc if a.doc_match.get(d) == EXACT] or [d for d in by_doc if d in a.doc_match]
-        else:
-            wanted = list(by_doc)
-        wanted = wanted[:4]
-        if len(wanted) < 2:
+    def _comparison(self, a: Analysis, standalone: str, hits, words, weights, docs, pipeline, draft: Draft) -> bool:
+        """One cited line per place named in the question (or per document among the hits)."""
+        groups: list[set[str]] = list(a.place_docs.values())
+        if len(groups) < 2:
+            groups = [{d} for d in dict.fromkeys(h.chunk.doc_id for h in hits)]
+        if len(groups) < 2:
             return False
-        for doc_id in wanted:
-            ranked = self._rank_sentences(by_doc[doc_id], words, weights, a.qtype, limit=3)
+        for doc_ids in groups[:4]:
+            doc_hits = [h for h in hits if h.chunk.doc_id in doc_ids]
+            if not doc_hits:  # the place's documents did not make the shared top-k: ask them directly
+                for d in sorted(doc_ids):
+                    doc_hits += pipeline.retriever.search(standalone, 3, doc=d).hits
+            ranked = self._rank_sentences(doc_hits, words, weights, a.qtype, limit=3)
             if not ranked:
                 continue
             s = ranked[0]
             n = draft.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
-            draft.lines.append(f"{_place_label(docs[doc_id].meta)}:{_clip(_strip_label(s.text), 200)}[{n}]")
+            draft.lines.append(f"{_place_label(docs[s.chunk.doc_id].meta)}:{_clip(_strip_label(s.text), 200)}[{n}]")
         return len(draft.lines) >= 2
 
 
@@ -350,12 +392,48 @@ class ExtractiveAnswerer:
 _META_FIELDS = [
     ("contact", r"联系人|联系电话|电话|邮箱|联系方式|找谁反映|打哪个电话"),
     ("doc_number", r"文号|发文字号|字号"),
-    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁|谁发的|哪个部门印发|哪个部门发布"),
-    ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布"),
+    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁印发|由谁发布|谁发的|哪个部门印发|哪个部门发布|"
+               r"作者|署名|谁写的|哪两个部门印发|哪些部门印发|印发的"),
+    ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布|哪家报纸|发表"),
+    ("period", r"哪几年|哪一年的工作|时间跨度|规划期|实施期|管哪|覆盖哪|起止"),
 ]
+# what a field looks like in the text, when the metadata could not say
+_META_PATTERNS = {
+    "contact": r"联系人|电话[::]|\d{7,}|@",
+    "doc_number": r"〔\d{4}〕\d+号",
+    "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}",
+    "issuer": r"印发|署名|作者",
+    "period": r"\d{4}\s*[-—–至]\s*\d{4}年",
+}
+
+
+META_LABELS = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位(作者)", "period": "时间范围"}
+
+
+def _meta_needles(field_name: str, value: str, meta) -> list[str]:
+    if field_name == "date":
+        y, m, d = (value.split("-") + ["", ""])[:3]
+        out = [value]
+        if m and d:
+            out += [f"{int(y)}年{int(m)}月{int(d)}日", f"{y}年{m}月{d}日"]
+        return out
+    if field_name == "period":
+        return [meta.title, value.split("-")[0]]
+    return [value.split(",")[0].split("(")[0].split("、")[0]]
+
+
+def _meta_display(field_name: str, value: str) -> str:
+    if field_name == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        y, m, d = value.split("-")
+        return f"{int(y)}年{int(m)}月{int(d)}日"
+    if field_name == "period" and re.fullmatch(r"\d{4}-\d{4}", value):
+        return f"{value}年"
+    return value
 
 
 def _metadata_field(q: str) -> str:
+    if re.search(r"牵头|配合|负责", q):  # who carries out a measure, not who issued the document
+        return ""
     for name, pattern in _META_FIELDS:
         if re.search(pattern, q):
             return name
@@ -384,6 +462,37 @@ def refusal_text(reason: str, docs) -> str:
     )
     more = f"等 {len(docs)} 份文件" if len(docs) > 8 else ""
     return f"{REFUSAL_PREFIX}能回答这个问题的内容:{reason}。现有资料涵盖:{covered}{more}。"
+
+
+_ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
+_ASKED_SHARE_RE = re.compile(r"多少比例|比例是多少|比例多少|百分之多少|百分比|比例为多少|占比多少")
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
+_WHICH_SOURCE_RE = re.compile(r"哪个地方|哪个城市|哪篇|哪个文件|哪份文件|哪个省|哪里的|哪个县|哪个地区|谁的方案")
+# every start position (lookahead), so "利通区方案中区教育局" yields "区教育局"
+_BODY_RE = re.compile(r"(?=((?:区|市|县|省)[\u4e00-\u9fff]{1,8}?(?:局|办公室|委员会|厅))(?![\u4e00-\u9fff]?(?:长|级)))")
+
+
+def _named_bodies(q: str) -> list[str]:
+    """Government bodies a question names (区教育局), to check the documents mention them."""
+    out = []
+    for m in _BODY_RE.finditer(q):
+        name = m.group(1)
+        if len(name) >= 3 and not re.search(r"[哪谁什么怎]|建设|工作|方案|完成", name):
+            if not any(name.endswith(o) or o.endswith(name) for o in out):
+                out.append(name)
+    return out
+
+
+_HEADING_LABEL_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十\d]+[)\uff09]|\d+[.、])")
+
+
+def _is_heading(s: Sentence) -> bool:
+    """A heading line of the outline ("二、…存在的问题和困难"), not an answer."""
+    local = s.start - s.chunk.start
+    line_end = s.chunk.text.find("\n", local)
+    whole_line = (local == 0 or s.chunk.text[local - 1] == "\n") and line_end == local + len(s.text)
+    return whole_line and len(s.text) <= 40 and not re.search(r"[。;!?]$", s.text) and bool(
+        _HEADING_LABEL_RE.match(s.text))
 
 
 def _strip_label(text: str) -> str:
@@ -487,7 +596,8 @@ ANSWERERS = ("extractive", "transformers", "openai")
 
 
 def make_answerer(cfg: Config):
-    gate = ExtractiveAnswerer(cfg.answer.refusal_threshold, cfg.answer.max_chars, cfg.answer.max_citations)
+    gate = ExtractiveAnswerer(cfg.answer.refusal_threshold, cfg.answer.max_chars, cfg.answer.max_citations,
+                              cfg.answer.refusal_dense)
     backend = cfg.answer.backend
     if backend == "extractive":
         return gate

@@ -462,7 +462,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     from . import lexical
     from .build import BuildReport, DocResult, IndexBuilder
     from .embcache import text_hash
-    from .store import DOCUMENTS_FILE, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore, write_json_atomic
+    from .store import LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore, write_json_atomic
     from .vectors import ChunkVectorStore, choose_kind, ivf_training_size, make_faiss_index
 
     index_dir = Path(index_dir)
@@ -537,8 +537,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     store.close()
     report.chunks, report.faiss = made, kind
     report.faiss_params = faiss_params
-    manifest, documents = IndexBuilder(cfg)._manifest(report, Path("synthetic"), None, time.perf_counter() - t_all)
-    write_json_atomic(vdir / DOCUMENTS_FILE, documents)
+    manifest = IndexBuilder(cfg)._manifest(report, Path("synthetic"), None, time.perf_counter() - t_all)
     write_json_atomic(vdir / MANIFEST, manifest)
     write_json_atomic(index_dir / MANIFEST, manifest)
     lexical.write_query_dictionary(index_dir / "cache")
@@ -552,7 +551,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
         "build_s_without_generation": round(build_s - t["generate"], 2),
         "disk_mb": {"total": mb(du(vdir)), "store.sqlite": mb(du(vdir / STORE_FILE)),
                     "vectors.faiss": mb(du(vdir / VECTORS_FILE)), "lexical": mb(du(vdir / LEXICAL_DIR)),
-                    "documents.json": mb(du(vdir / DOCUMENTS_FILE))},
+                    "manifest.json": mb(du(vdir / MANIFEST))},
         "manifest_kb": round(du(index_dir / MANIFEST) / 1024, 1),
     }
 

@@ -33,8 +33,8 @@ from .embed import embed_passages, embedding_id, make_embedding
 from .ingest import (IngestError, doc_id_for, embed_text, file_hash, header, lexical_text, load_document,
                      process)
 from .load import iter_corpus
-from .store import (DOCUMENTS_FILE, FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
-                    IndexError_, read_manifest, write_json_atomic)
+from .store import (FORMAT_VERSION, LEXICAL_DIR, MANIFEST, STORE_FILE, VECTORS_FILE, ChunkStore,
+                    IndexCorrupt, IndexError_, read_manifest, write_json_atomic)
 from .vectors import ChunkVectorStore, choose_kind, ivf_nlist, ivf_training_size, make_faiss_index
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -42,6 +42,10 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 class BuildError(RuntimeError):
     pass
+
+
+class _DamagedBase(RuntimeError):
+    """The version an update would start from cannot be read."""
 
 
 @dataclass
@@ -178,7 +182,15 @@ class IndexBuilder:
             tmp = index_dir / f".building-{secrets.token_hex(4)}"
             tmp.mkdir()
             try:
-                report = self._write_version(index_dir, tmp, docs_dir, files, remove, base, sync)
+                try:
+                    report = self._write_version(index_dir, tmp, docs_dir, files, remove, base, sync)
+                except _DamagedBase as e:
+                    if not sync:  # add/remove change a version: they need an intact one
+                        raise BuildError(f"the current index version {e}; rebuild it with `make index` "
+                                         "(python -m rag build)") from None
+                    shutil.rmtree(tmp, ignore_errors=True)  # build everything again from the files
+                    tmp.mkdir()
+                    report = self._write_version(index_dir, tmp, docs_dir, files, remove, None, sync)
                 version = report.version
                 os.replace(tmp, index_dir / version)
             except OSError as e:
@@ -189,8 +201,7 @@ class IndexBuilder:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            manifest, documents = self._manifest(report, docs_dir, prev, time.perf_counter() - t0)
-            write_json_atomic(index_dir / version / DOCUMENTS_FILE, documents)
+            manifest = self._manifest(report, docs_dir, prev, time.perf_counter() - t0)
             write_json_atomic(index_dir / version / MANIFEST, manifest)
             write_json_atomic(index_dir / MANIFEST, manifest)  # the swap
             self._collect_garbage(index_dir, keep={version, *( [prev["version"]] if prev else [])})
@@ -203,11 +214,21 @@ class IndexBuilder:
         report = BuildReport(version=version, index_dir=str(index_dir))
         if base is not None:
             shutil.copy2(index_dir / base["version"] / STORE_FILE, tmp / STORE_FILE)
-        store = ChunkStore(tmp / STORE_FILE, readonly=False)
+        store = None
         vectors = None
-        if base is not None:
-            vectors = ChunkVectorStore.load(index_dir / base["version"] / VECTORS_FILE)
-        known = {d.doc_id: d for d in store.documents()}
+        try:
+            store = ChunkStore(tmp / STORE_FILE, readonly=False)
+            if base is not None:
+                vectors = ChunkVectorStore.load(index_dir / base["version"] / VECTORS_FILE)
+            known = {d.doc_id: d for d in store.documents()}
+            if vectors is not None and len(vectors) != store.count_chunks():
+                raise IndexCorrupt("its vectors and chunks differ")
+        except Exception as e:  # a damaged version is not built upon
+            if store is not None:
+                store.close()
+            if base is None or isinstance(e, OSError):
+                raise
+            raise _DamagedBase(f"{base['version']} is damaged ({str(e).splitlines()[0][:200]})") from None
         removed_ids: list[int] = []  # chunk ids gone (removed or replaced documents)
         new_tokens: list[list[str]] = []  # lexical tokens of new_chunks, same order
 
@@ -365,10 +386,7 @@ class IndexBuilder:
     def _dim(self) -> int:
         return len(self.embed_model.get_query_embedding("维度"))
 
-    def _manifest(self, report: BuildReport, docs_dir: Path, prev: dict | None, seconds: float) -> tuple[dict, dict]:
-        """(manifest, documents). The per-document list goes to the version folder's
-        documents.json, not the manifest: with tens of thousands of documents the manifest would
-        be megabytes, and it is read on every open and every reload check."""
+    def _manifest(self, report: BuildReport, docs_dir: Path, prev: dict | None, seconds: float) -> dict:
         live = report.live()
         corpus_hash = hashlib.sha256()
         docs = {}
@@ -390,11 +408,11 @@ class IndexBuilder:
             "faiss": {"kind": report.faiss, "setting": self.cfg.index.faiss, "ann_threshold": self.cfg.index.ann_threshold,
                       **{k: v for k, v in report.faiss_params.items() if k != "kind"}},
             "corpus": {"folder": str(docs_dir), "hash": corpus_hash.hexdigest()},
-            "documents_file": DOCUMENTS_FILE,
+            "documents": docs,
             "counts": {"documents": len(live), "chunks": report.chunks,
                        "sections": sum(d.sections for d in live), "duties": sum(d.duties for d in live)},
             "previous": prev["version"] if prev else None,
-        }, docs
+        }
 
     def _collect_garbage(self, index_dir: Path, keep: set[str]) -> None:
         versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)

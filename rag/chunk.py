@@ -19,7 +19,7 @@ from .duties import find_deadlines, find_duties, find_targets
 from .outline import parse_outline
 from .types import PATH_SEP, Chunk, Section
 
-CHUNKER_VERSION = "outline-v2"  # v2: dense text = place + nearest heading + text
+CHUNKER_VERSION = "outline-v3"  # v2: dense text = place + heading + text; v3: first-sentence titles
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]+")
 _CLAUSE_END_RE = re.compile(r"[,、:]+")
 
@@ -101,6 +101,9 @@ class OutlineChunker:
             if carry is not None:
                 s, carry = carry, None
             units.append(_Unit(sec.path, sec.level, s, e))
+        if carry is not None:  # headings at the very end with nothing below: keep their text
+            last = sections[-1]
+            units.append(_Unit(last.path, last.level, carry, _strip_span(text, carry, last.end)[1]))
         return units
 
     def _merge_tiny(self, text: str, units: list[_Unit]) -> list[_Unit]:

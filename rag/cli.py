@@ -8,6 +8,7 @@ runtime problem, 2 for bad usage); set RAG_DEBUG=1 to see tracebacks.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -36,10 +37,12 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from .ingest import IngestError
     from .load import LoadError
     from .query import FilterError, QuestionError
+    from .rerank import RerankError
     from .store import IndexError_
 
     errors: list[type[BaseException]] = [CLIError, ConfigError, BuildError, EmbeddingError, ModelUnavailable,
-                                         IngestError, LoadError, FilterError, QuestionError, IndexError_]
+                                         IngestError, LoadError, FilterError, QuestionError, IndexError_,
+                                         RerankError]
     try:
         from .llm import LLMError
 
@@ -99,13 +102,33 @@ def _read_batch(path: str) -> Iterator[dict]:
 
 # ---------------------------------------------------------------- commands
 
+def _writing_index(index_dir: Path):
+    """Turn a failed write (full disk, read-only folder, SQLite refusing to grow) into one line
+    that says the previous index still serves (builds swap the manifest last)."""
+    import sqlite3
+    from contextlib import contextmanager
+
+    @contextmanager
+    def guard():
+        try:
+            yield
+        except (OSError, sqlite3.Error) as e:
+            full = getattr(e, "errno", None) == errno.ENOSPC or "disk is full" in str(e)
+            why = "the disk is full" if full else (getattr(e, "strerror", None) or str(e) or type(e).__name__)
+            raise CLIError(f"could not write the index in {index_dir}: {why}; the previous index is still in use") from None
+
+    return guard()
+
+
 def cmd_build(args) -> int:
     from .build import IndexBuilder
 
     cfg = _config(args)
     docs = cfg.resolve(cfg.corpus.docs)
+    index_dir = cfg.resolve(cfg.index.dir)
     builder = IndexBuilder(cfg, progress=_progress_printer(sys.stderr.isatty() and not args.json))
-    report = builder.build(docs, cfg.resolve(cfg.index.dir), full=args.full)
+    with _writing_index(index_dir):
+        report = builder.build(docs, index_dir, full=args.full)
     return _report_build(report, args.json)
 
 
@@ -126,40 +149,125 @@ def _report_build(report, as_json: bool) -> int:
     return EXIT_ERROR if report.count("failed") else 0
 
 
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def _scanned(rel: Path) -> bool:
+    """Whether the corpus scan (`load.iter_corpus`) reads the file at `rel` inside the corpus
+    folder: names starting with "." or "~$" and hidden folders are skipped."""
+    return not rel.name.startswith((".", "~$")) and not any(part.startswith(".") for part in rel.parts[:-1])
+
+
+def _plan_add(raw: str, docs: Path) -> tuple[Path, Path | None]:
+    """(file to index, file to copy it from or None) for one `add` argument; CLIError when the
+    file must not be added. Only the corpus folder is ever written, never through a link."""
+    from .load import SUPPORTED
+
+    p = Path(raw)
+    if not p.is_file():
+        raise CLIError(f"not a file: {raw}")
+    if p.suffix.lower() not in SUPPORTED:
+        raise CLIError(f"{raw}: unsupported format (supported: {' '.join(SUPPORTED)})")
+    root = docs.resolve()
+    real = p.resolve()
+    if _within(real, root):
+        if not _scanned(real.relative_to(root)):
+            raise CLIError(f"{raw}: hidden files and files in hidden folders are not part of the corpus; move it first")
+        return real, None
+    if p.is_symlink() and _within(p.parent.resolve(), root):
+        raise CLIError(f"{raw} is a link to a file outside the corpus folder {docs}; add the file itself")
+    if not _scanned(Path(p.name)):
+        raise CLIError(f"{raw}: names starting with '.' or '~$' are skipped by the corpus scan; rename it first")
+    dest = docs / p.name
+    if dest.is_symlink():
+        raise CLIError(f"{dest} is a link; refusing to write through it")
+    if dest.exists():
+        if not dest.is_file() or dest.read_bytes() != p.read_bytes():
+            raise CLIError(f"{dest} already exists with other content; rename {p.name} first")
+        return dest, None
+    return dest, p
+
+
 def cmd_add(args) -> int:
+    import secrets
     import shutil
 
     from .build import IndexBuilder
-    from .load import SUPPORTED
 
     cfg = _config(args)
     docs = cfg.resolve(cfg.corpus.docs)
-    targets = []
-    for raw in args.paths:
-        p = Path(raw)
-        if not p.is_file():
-            raise CLIError(f"not a file: {raw}")
-        if p.suffix.lower() not in SUPPORTED:
-            raise CLIError(f"{raw}: unsupported format (supported: {' '.join(SUPPORTED)})")
+    plans = [_plan_add(raw, docs) for raw in args.paths]  # every file checked before any is copied
+    copies = [dest for dest, source in plans if source is not None]
+    twice = sorted({d.name for d in copies if copies.count(d) > 1})
+    if twice:
+        raise CLIError(f"several files named {', '.join(twice)}: they would overwrite each other in {docs}")
+    for dest, source in plans:
+        if source is None:
+            continue
+        tmp = dest.with_name(f".{dest.name}.adding-{secrets.token_hex(4)}")  # hidden: the scan skips it
         try:
-            p.resolve().relative_to(docs.resolve())
-            targets.append(p)
-        except ValueError:  # outside the corpus folder: copy it in, never overwrite another file
-            dest = docs / p.name
-            if dest.exists() and dest.read_bytes() != p.read_bytes():
-                raise CLIError(f"{dest} already exists with other content; rename {p.name} first")
             docs.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(p, dest)
-            targets.append(dest)
-    report = IndexBuilder(cfg).add(targets, docs, cfg.resolve(cfg.index.dir))
+            shutil.copy2(source, tmp)
+            os.replace(tmp, dest)  # a full disk leaves no half-copied document in the corpus
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            why = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+            raise CLIError(f"cannot copy {source} into {docs}: {why}; the previous index is still in use") from None
+    index_dir = cfg.resolve(cfg.index.dir)
+    with _writing_index(index_dir):
+        report = IndexBuilder(cfg).add([dest for dest, _ in plans], docs, index_dir)
     return _report_build(report, args.json)
+
+
+REMOVED_DIR = ".removed"  # removed documents' files, kept out of the corpus scan
+
+
+def _set_aside(rel_path: str, docs: Path) -> Path | None:
+    """Move a removed document's file into <corpus>/.removed/ so that `build` does not add it
+    back; None when there is nothing (inside the corpus folder) to move."""
+    root = docs.resolve()
+    src = docs / rel_path
+    if not rel_path or src.is_symlink() or not src.is_file() or not _within(src.resolve(), root):
+        return None
+    dest = docs / REMOVED_DIR / rel_path
+    if dest.exists() or dest.is_symlink():
+        dest = dest.with_name(f"{dest.stem}.{time.strftime('%Y%m%dT%H%M%S')}{dest.suffix}")
+    if not _within(dest.parent.resolve(), root):
+        return None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dest)
+    return dest
 
 
 def cmd_remove(args) -> int:
     from .build import IndexBuilder
+    from .store import IndexMissing, read_manifest
 
     cfg = _config(args)
-    report = IndexBuilder(cfg).remove(args.doc_ids, cfg.resolve(cfg.corpus.docs), cfg.resolve(cfg.index.dir))
+    docs, index_dir = cfg.resolve(cfg.corpus.docs), cfg.resolve(cfg.index.dir)
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexMissing(f"no index in {index_dir}; build it with `make index` (python -m rag build)")
+    indexed = manifest.get("documents", {})
+    unknown = [d for d in args.doc_ids if d not in indexed]
+    if unknown:
+        raise CLIError(f"no document {', '.join(map(repr, unknown))} in the index; `python -m rag list` shows the doc_ids")
+    with _writing_index(index_dir):
+        report = IndexBuilder(cfg).remove(args.doc_ids, docs, index_dir)
+    for doc_id in dict.fromkeys(args.doc_ids):
+        try:
+            moved = _set_aside(str(indexed[doc_id].get("path", "")), docs)
+        except OSError as e:
+            print(f"warning: {doc_id} stays in {docs} ({e.strerror or e}); the next build will add it back",
+                  file=sys.stderr)
+            continue
+        if moved is not None:
+            print(f"note: moved {doc_id}'s file to {moved} (out of the corpus folder's scan)", file=sys.stderr)
     return _report_build(report, args.json)
 
 
@@ -304,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--docs", help="corpus folder")
     a.set_defaults(func=cmd_add)
 
-    r = sub.add_parser("remove", parents=[common], help="remove documents from the index by doc_id")
+    r = sub.add_parser("remove", parents=[common],
+                       help="remove documents from the index by doc_id (their files move to <corpus>/.removed/)")
     r.add_argument("doc_ids", nargs="+")
     r.add_argument("--docs", help="corpus folder")
     r.set_defaults(func=cmd_remove)

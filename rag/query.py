@@ -10,6 +10,7 @@ is reported so the answerer can refuse instead of quoting another region.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -63,13 +64,19 @@ def question_type(q: str) -> str:
     return "fact"
 
 
+def _visible(text: str) -> str:
+    """`text` without invisible format characters (bidi overrides such as U+202E, zero-width
+    spaces and joiners): they search nothing, and echoed back they would reorder what is shown."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def prepare(question: str, max_chars: int = 2000) -> tuple[str, bool]:
     """Normalised question, and whether it was truncated. QuestionError when nothing searchable
     is left."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
     truncated = len(question) > max_chars
-    q = normalize(question[:max_chars]).replace("\n", " ").strip()
+    q = normalize(_visible(question[:max_chars])).replace("\n", " ").strip()
     if not q:
         raise QuestionError("the question is empty")
     if not re.search(r"[\u3400-\u9fffA-Za-z0-9]", q):
@@ -138,7 +145,17 @@ def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000) -> Anal
         else:
             a.unknown_places.append(region.name)
     for name in rg.find_place_like(q):
-        if name not in a.unknown_places:
+        if name in a.unknown_places or name in a.place_docs:
+            continue
+        # a place the gazetteer lacks is still covered when a document is about it (its title
+        # or region names it): a county's own plan must not be refused as "not covered"
+        own = {d.doc_id for d in docs if name in d.meta.title or name == d.meta.region}
+        if own:
+            a.places.append(name)
+            a.place_docs[name] = own
+            for doc_id in own:
+                a.doc_match[doc_id] = EXACT
+        else:
             a.unknown_places.append(name)
     a.years = [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", q)]
     return a

@@ -123,7 +123,8 @@ def _name_re() -> re.Pattern:
 # Words ending like a place that are not places.
 _NOT_PLACES = set("全市 本市 各市 该市 城市 全县 本县 各县 该县 市县 区县 县区 全区 本区 各区 该区 辖区 城区 社区 "
                   "园区 景区 地区 山区 牧区 灾区 片区 试验区 示范区 开发区 新区 自治区 市区 县市 省市 全省 本省 各省 "
-                  "外省 我省 我市 我县 我区 两区 城乡 街区 老区 高新区 自贸区 保护区 功能区 省区".split())
+                  "外省 我省 我市 我县 我区 两区 城乡 街区 老区 高新区 自贸区 保护区 功能区 省区 设区市 地级市 县级市 市辖区 "
+                  "副省 副市 副县".split())
 _PLACE_LIKE_RE = re.compile(r"[\u4e00-\u9fff]{2,5}?(?:省|自治区|市|县|旗|自治州|州|盟)(?![\u4e00-\u9fff]{0,1}(?:场|民|委|级|直|域|长|属|管|政府|人民))")
 
 
@@ -142,7 +143,9 @@ def find_place_like(text: str) -> list[str]:
         name = re.sub(r"^[在对于的和与及从到向给把被让叫问找查]+", "", name)
         if len(name) < 3 or name in _NOT_PLACES or any(name.endswith(n) for n in _NOT_PLACES):
             continue
-        if name in known or name[:-1] in known:
+        if re.search(r"[哪谁么]|规定|文件|要求|方案|建设|提出", name):  # a phrase, not a name
+            continue
+        if name in known or name[:-1] in known or any(k in name for k in known if len(k) >= 2):
             continue
         out.append(name)
     return out

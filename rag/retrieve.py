@@ -34,6 +34,7 @@ class SearchResult:
     analysis: Analysis
     filtered_docs: set[str] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    dense: dict[int, float] = field(default_factory=dict)  # chunk id → cosine similarity to the question
 
 
 def rrf(rankings: list[list[int]], weights: list[float], k: int) -> dict[int, float]:
@@ -102,6 +103,7 @@ class HybridRetriever(BaseRetriever):
         timings: dict[str, float] = {}
         n = max(self.cfg.candidates, k)
         rankings, scored, weights = [], [], []
+        dense_scores: dict[int, float] = {}
         if self.cfg.mode in ("dense", "hybrid"):
             t = time.perf_counter()
             qvec = embed_query(self.embed_model, analysis.normalized)
@@ -109,6 +111,7 @@ class HybridRetriever(BaseRetriever):
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
             rankings.append([int(i) for i in ids])
             scored.append([(int(i), float(s)) for i, s in zip(ids, scores)])
+            dense_scores = dict(scored[-1])
             weights.append(self.cfg.dense_weight)
         if self.cfg.mode in ("lexical", "hybrid"):
             t = time.perf_counter()
@@ -122,7 +125,7 @@ class HybridRetriever(BaseRetriever):
         else:
             fused = rrf(rankings, weights, self.cfg.rrf_k)
         if not fused:
-            return SearchResult([], analysis, allowed_docs, timings)
+            return SearchResult([], analysis, allowed_docs, timings, dense_scores)
         top = max(fused.values())
         scores = {cid: s / top for cid, s in fused.items()}  # best = 1.0
         chunks = {c.id: c for c in self.index.chunks(list(scores))}
@@ -130,7 +133,8 @@ class HybridRetriever(BaseRetriever):
             for cid, c in chunks.items():
                 strength = analysis.doc_match.get(c.doc_id, 0)
                 if strength:
-                    scores[cid] += self.cfg.region_boost * (1.0 if strength == EXACT else 0.5)
+                    # tiers: the named place's own documents, then places inside it, then the rest
+                    scores[cid] += self.cfg.region_boost * (2.0 if strength == EXACT else 1.0)
         ranked = sorted(chunks, key=lambda cid: (-scores[cid], cid))
         if self.cfg.region_aware and allowed_docs is None and len(analysis.place_docs) >= 2:
             ranked = interleave_places(ranked, chunks, analysis.place_docs)
@@ -150,7 +154,7 @@ class HybridRetriever(BaseRetriever):
             c = chunks[cid]
             hits.append(Hit(chunk=c, score=scores[cid], rank=rank, title=titles.get(c.doc_id, c.doc_id),
                             meta=metas.get(c.doc_id)))
-        return SearchResult(hits, analysis, allowed_docs, timings)
+        return SearchResult(hits, analysis, allowed_docs, timings, dense_scores)
 
     def context(self, hit: Hit) -> list[Chunk]:
         """The neighbouring chunks of a short hit under the same parent heading, in order."""

@@ -30,7 +30,6 @@ MANIFEST = "manifest.json"
 STORE_FILE = "store.sqlite"
 VECTORS_FILE = "vectors.faiss"
 LEXICAL_DIR = "lexical"
-DOCUMENTS_FILE = "documents.json"  # per-document list of a version (kept out of the manifest)
 FORMAT_VERSION = 1
 
 SCHEMA = """
@@ -112,17 +111,35 @@ def write_json_atomic(path: Path, data: Any) -> None:
         pass
 
 
+_manifest_cache: dict[str, tuple[bytes, dict]] = {}
+_manifest_lock = threading.Lock()
+
+
 def read_manifest(index_dir: Path) -> dict | None:
+    """The manifest, parsed only when its bytes changed: with tens of thousands of documents
+    it is megabytes, and the app checks it before every question (reading and comparing the
+    bytes costs ~1 ms; parsing them ~40 ms). Callers get a shallow copy."""
     path = Path(index_dir) / MANIFEST
-    if not path.exists():
-        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise IndexCorrupt(f"{path} is unreadable ({e}); rebuild with `make index`") from None
+    hit = _manifest_cache.get(str(path))
+    if hit is not None and hit[0] == raw:
+        return dict(hit[1])
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as e:
         raise IndexCorrupt(f"{path} is unreadable ({e}); rebuild with `make index`") from None
     if not isinstance(data, dict) or "version" not in data:
         raise IndexCorrupt(f"{path} is not an index manifest; rebuild with `make index`")
-    return data
+    with _manifest_lock:
+        if len(_manifest_cache) > 16:
+            _manifest_cache.clear()
+        _manifest_cache[str(path)] = (raw, data)
+    return dict(data)
 
 
 def _duty_from(d: dict) -> Duty:

@@ -1,0 +1,42 @@
+# Set-up is two commands: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+INDEX  := index/manifest.json
+
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test index eval bench browser clean-venv
+
+# torch first: pip takes the local CPU wheel (a plain `torch` requirement would pull CUDA builds)
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+$(INDEX): | $(STAMP)
+	$(PY) -m rag build
+
+run: $(STAMP) $(INDEX)
+	$(PY) app.py
+
+browser:
+	sh scripts/ensure-browser.sh || echo "warning: no browser; the browser test will be skipped" >&2
+
+test: $(STAMP) browser
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q
+
+index: $(STAMP)
+	$(PY) -m rag build
+
+eval: $(STAMP) $(INDEX)
+	$(PY) -m rag eval
+
+bench: $(STAMP) $(INDEX)
+	$(PY) -m rag bench
+
+clean-venv:
+	rm -rf $(VENV)
