@@ -774,7 +774,9 @@ def child_naive_build(spec: dict) -> dict:
 
     cfg = _cfg(spec)
     out = Path(spec["out"])
-    vdir = next((out / "index").glob("v-*"))
+    from .store import read_manifest
+
+    vdir = out / "index" / read_manifest(out / "index")["version"]
     store = ChunkStore(vdir / STORE_FILE)
     vecs = np.load(out / "vectors.npy", mmap_mode="r")
     ids = np.load(out / "ids.npy")
@@ -927,7 +929,7 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
             hits = json.loads(s["stdout"].splitlines()[-1])["hits"] if s["rc"] == 0 else []
             ok = ok and s["rc"] == 0 and not any(h["doc_id"] == doc_id for h in hits)
         verified.append(ok)
-        f.unlink()
+        f.unlink(missing_ok=True)  # `remove` sets the file aside in <docs>/.removed/
     return {"cores": cores(), "runs": runs, "chunks_added": chunks,
             "add_s_p50": median(add_s), "add_s_all": [round(x, 2) for x in add_s],
             "add_builder_s_p50": median(add_inner), "embedded_cached_per_add": embedded,
@@ -940,6 +942,18 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
                       "document is a real corpus file moved to another county with other numbers (never seen "
                       "by the embedding cache). After removal: vector count back to before, removed ids not "
                       "reconstructible, a search for the removed text never returns it"}
+
+
+def guarded(label: str, fn, *a, **k):
+    """Run one measurement; a failure is recorded in the result (and printed), not fatal."""
+    import traceback
+
+    try:
+        return fn(*a, **k)
+    except Exception as e:
+        traceback.print_exc()
+        log(f"{label} failed: {type(e).__name__}: {e}")
+        return {"error": f"{type(e).__name__}: {str(e)[:500]}"}
 
 
 def real_section(cfg: Config, work: Path, questions: list[str], args) -> tuple[dict, Path]:
@@ -982,7 +996,7 @@ def real_section(cfg: Config, work: Path, questions: list[str], args) -> tuple[d
         log(f"  {index_dir} not usable ({str(e)[:80]}): measuring on the fresh build")
     res["index"] = str(use)
     log("real corpus: cold start…")
-    res["cold_start"] = cold_start(use, questions, runs=5)
+    res["cold_start"] = guarded("cold start", cold_start, use, questions, runs=5)
     log("real corpus: search and ask latency, embedding throughput…")
     srv = run_child("serve", {"work": str(work), "index": str(use), "queries": workload(questions),
                               "ask": questions, "embed_throughput": True, "config": getattr(args, "config", None)})
@@ -994,7 +1008,7 @@ def real_section(cfg: Config, work: Path, questions: list[str], args) -> tuple[d
     log("real corpus: add / remove one document…")
     copy = work / "real-copy"
     shutil.copytree(build_dir, copy)
-    res["add_remove"] = add_remove(copy, work, runs=3)
+    res["add_remove"] = guarded("add/remove", add_remove, copy, work, runs=3)
     return res, build_dir
 
 
@@ -1014,12 +1028,10 @@ def synthetic_size(n: int, cfg: Config, work: Path, real_index: Path, sigma: flo
     res["serve"] = run_child("serve", {**base, "index": str(index_dir), "queries": queries,
                                        "gt": str(out / "gt10.npy")})
     log(f"synthetic {n}: cold start…")
-    res["cold_start"] = cold_start(index_dir, queries, runs=3)
+    res["cold_start"] = guarded("cold start", cold_start, index_dir, queries, runs=3)
     kinds = ["flat", "ivf", "hnsw"] if n <= 200_000 else ["ivf"]
     log(f"synthetic {n}: FAISS types {', '.join(kinds)}…")
     res["faiss_types"] = run_child("ann", {**base, "kinds": kinds})
-    log(f"synthetic {n}: add / remove one document…")
-    res["add_remove"] = add_remove(index_dir, work, runs=3 if n <= 200_000 else 1)
     if naive:
         log(f"synthetic {n}: naive llama-index reference…")
         nb = run_child("naive_build", {**base})
@@ -1027,6 +1039,8 @@ def synthetic_size(n: int, cfg: Config, work: Path, real_index: Path, sigma: flo
         if "error" not in nb:
             res["naive"]["serve"] = run_child("naive_serve", {**base, "queries": queries[: spec_naive_queries(n)]})
         shutil.rmtree(out / "naive", ignore_errors=True)
+    log(f"synthetic {n}: add / remove one document…")
+    res["add_remove"] = guarded("add/remove", add_remove, index_dir, work, runs=3 if n <= 200_000 else 1)
     # keep the disk in check: the 1M folder is several GB
     if not os.environ.get("RAG_BENCH_KEEP"):
         for name in ("vectors.npy",):
@@ -1283,8 +1297,8 @@ def run_bench_command(args, cfg: Config) -> int:
                                                       "model's embeddings of original and perturbed chunk texts"}
             del corpus
             for n in sizes:
-                syn[str(n)] = synthetic_size(n, cfg, work, real_index, noise["sigma"], queries, args,
-                                             naive=n <= NAIVE_MAX)
+                syn[str(n)] = guarded(f"synthetic {n}", synthetic_size, n, cfg, work, real_index, noise["sigma"],
+                                      queries, args, naive=n <= NAIVE_MAX)
                 if not keep:
                     shutil.rmtree(work / f"syn-{n}" / "index", ignore_errors=True)
             naive_projection(syn)
