@@ -767,7 +767,7 @@ def child_ann(spec: dict) -> dict:
 def child_naive_build(spec: dict) -> dict:
     """The reference: llama-index's defaults, VectorStoreIndex over TextNodes (same texts and
     vectors as our synthetic index) with SimpleVectorStore + SimpleDocumentStore, persisted."""
-    from llama_index.core import StorageContext, VectorStoreIndex
+    from llama_index.core import VectorStoreIndex
     from llama_index.core.schema import TextNode
 
     from .store import STORE_FILE, ChunkStore
@@ -881,7 +881,7 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
     for its own text never returns them."""
     import faiss
 
-    from .store import MANIFEST, STORE_FILE, VECTORS_FILE, read_manifest
+    from .store import STORE_FILE, VECTORS_FILE, read_manifest
 
     docs = work / "add-docs"
     docs.mkdir(parents=True, exist_ok=True)
@@ -1346,4 +1346,4 @@ def _child_main(argv: list[str]) -> int:
 if __name__ == "__main__":  # python -m rag.bench child KIND SPEC
     if len(sys.argv) >= 4 and sys.argv[1] == "child":
         sys.exit(_child_main(sys.argv[2:]))
-    sys.exit(f"usage: python -m rag.bench child KIND SPEC (the parent is `python -m rag bench`)")
+    sys.exit("usage: python -m rag.bench child KIND SPEC (the parent is `python -m rag bench`)")

@@ -103,3 +103,22 @@ def small_corpus(tmp_path) -> Path:
     for name in sorted(os.listdir(CORPUS))[2:4]:
         shutil.copy(CORPUS / name, d / name)
     return d
+
+
+@pytest.fixture()
+def run_cli(corpus_index, monkeypatch, capsys):
+    """Run `python -m rag …` in-process against the session index (fake embedding backend):
+    returns (exit code, stdout, stderr)."""
+    from rag.cli import main
+
+    cfg, index_dir = corpus_index
+    monkeypatch.setenv("RAG_EMBEDDING_BACKEND", cfg.embedding.backend)
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", cfg.embedding.model)
+    monkeypatch.setenv("RAG_ANSWER_REFUSAL_DENSE", "0")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([*args, "--index", str(index_dir)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -6,23 +6,16 @@ import sys
 
 import pytest
 
-from rag.cli import main
 from tests.conftest import ROOT
 
 
 @pytest.fixture()
-def cli(corpus_index, monkeypatch, capsys):
-    """Run the CLI in-process against the session index (fake embedding backend)."""
-    cfg, index_dir = corpus_index
-    monkeypatch.setenv("RAG_EMBEDDING_BACKEND", cfg.embedding.backend)
-    monkeypatch.setenv("RAG_EMBEDDING_MODEL", cfg.embedding.model)
-    monkeypatch.setenv("RAG_ANSWER_REFUSAL_DENSE", "0")
+def cli(run_cli):
+    """The CLI in-process; stdout parsed as JSON lines."""
 
     def run(*args: str) -> tuple[int, list, str]:
-        code = main([*args, "--index", str(index_dir)])
-        out, err = capsys.readouterr()
-        lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-        return code, lines, err
+        code, out, err = run_cli(*args)
+        return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
 
     return run
 

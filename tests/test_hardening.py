@@ -259,18 +259,8 @@ IDS = ["empty", "spaces", "whitespace", "20000", "controls", "bidi", "only-bidi"
 
 
 @pytest.fixture()
-def cli(corpus_index, monkeypatch, capsys):
-    cfg, index_dir = corpus_index
-    monkeypatch.setenv("RAG_EMBEDDING_BACKEND", cfg.embedding.backend)
-    monkeypatch.setenv("RAG_EMBEDDING_MODEL", cfg.embedding.model)
-    monkeypatch.setenv("RAG_ANSWER_REFUSAL_DENSE", "0")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--index", str(index_dir)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(run_cli):
+    return run_cli
 
 
 @pytest.mark.parametrize("question, expect", QUESTIONS, ids=IDS)

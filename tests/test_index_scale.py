@@ -22,7 +22,7 @@ import pytest
 from rag import lexical
 from rag.build import IndexBuilder
 from rag.index import Index
-from rag.store import MANIFEST, ChunkStore, read_manifest
+from rag.store import ChunkStore, read_manifest
 from rag.vectors import ChunkVectorStore, choose_kind, make_faiss_index
 
 from conftest import CORPUS, BigramEmbedding, make_config
