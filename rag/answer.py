@@ -24,7 +24,7 @@ from . import regions as rg
 from .config import Config
 from .lexical import tokenize
 from .query import EXACT, Analysis
-from .types import PATH_SEP, UNKNOWN, Answer, Chunk, Citation, Hit
+from .types import UNKNOWN, Answer, Chunk, Citation, Hit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import Pipeline
@@ -606,7 +606,3 @@ def make_answerer(cfg: Config):
 
         return LLMAnswerer(make_llm(backend, cfg.llm), gate, cfg.answer.support_threshold)
     raise ValueError(f"unknown answer backend {backend!r} (known: {', '.join(ANSWERERS)})")
-
-
-def section_label(chunk: Chunk) -> str:
-    return PATH_SEP.join(chunk.section_path)

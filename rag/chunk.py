@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .duties import find_deadlines, find_duties, find_targets
 from .outline import parse_outline
-from .types import PATH_SEP, Chunk, Section
+from .types import Chunk, Section
 
 CHUNKER_VERSION = "outline-v3"  # v2: dense text = place + heading + text; v3: first-sentence titles
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]+")
@@ -144,7 +144,3 @@ class OutlineChunker:
             deadlines=find_deadlines(body),
             targets=find_targets(body),
         )
-
-
-def section_label(path: tuple[str, ...]) -> str:
-    return PATH_SEP.join(path)

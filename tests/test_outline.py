@@ -175,3 +175,8 @@ def test_deadlines_and_targets():
 def test_outline_without_any_heading_is_one_preamble():
     secs = parse_outline("只有一段话,没有标题。")
     assert len(secs) == 1 and secs[0].path == ()
+
+
+def test_split_text_interface_matches_the_chunks(docs):
+    p = docs["003"]
+    assert CHUNKER.split_text(p.document.text) == [c.text for c in p.chunks]
