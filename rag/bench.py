@@ -1073,19 +1073,23 @@ def naive_projection(syn: dict) -> None:
                                     "build_s": round(ref["build"]["build_s"] * f, 1)}}
 
 
+def faiss_type_runs(syn: dict):
+    """(size, kind, measurement) for every FAISS type measured with a parameter sweep."""
+    for n, r in syn.items():
+        for kind in ("flat", "ivf", "hnsw"):
+            e = r.get("faiss_types", {}).get(kind)
+            if e and "sweep" in e:
+                yield n, kind, e
+
+
 def ann_choice(syn: dict) -> dict:
     """Summarise the FAISS comparison into the reason for "auto"'s type above the threshold."""
     rows = []
-    for n, r in syn.items():
-        ft = r.get("faiss_types", {})
-        for kind in ("flat", "ivf", "hnsw"):
-            e = ft.get(kind)
-            if not e or "sweep" not in e:
-                continue
-            for s in e["sweep"]:
-                rows.append({"n": int(n), "kind": kind, **{k: v for k, v in s.items() if k in ("nprobe", "efSearch")},
-                             "recall_at_10": s["recall_at_10"], "p95_ms": s["search_ms"].get("p95"),
-                             "build_s": e["build_s"], "remove_45_ids_s": e.get("remove_45_ids_s")})
+    for n, kind, e in faiss_type_runs(syn):
+        for s in e["sweep"]:
+            rows.append({"n": int(n), "kind": kind, **{k: v for k, v in s.items() if k in ("nprobe", "efSearch")},
+                         "recall_at_10": s["recall_at_10"], "p95_ms": s["search_ms"].get("p95"),
+                         "build_s": e["build_s"], "remove_45_ids_s": e.get("remove_45_ids_s")})
     from .vectors import choose_kind
 
     def best(kind: str, n: int):
@@ -1214,18 +1218,13 @@ def table(result: dict) -> str:
         row("naive/ours search p50", lambda r: _ratio(r, "search"))
         row("naive/ours load", lambda r: _ratio(r, "load"))
         lines.append("\nFAISS TYPES (single query, top 10, recall vs exact)")
-        for n, r in syn.items():
-            ft = r.get("faiss_types", {})
-            for kind in ("flat", "ivf", "hnsw"):
-                e = ft.get(kind)
-                if not e or "sweep" not in e:
-                    continue
-                sweep = ", ".join(
-                    (f"{'nprobe' if 'nprobe' in s else 'ef' if 'efSearch' in s else 'exact'}"
-                     f"{'=' + str(s.get('nprobe', s.get('efSearch'))) if ('nprobe' in s or 'efSearch' in s) else ''}: "
-                     f"R {s['recall_at_10']} p95 {s['search_ms'].get('p95')} ms")
-                    for s in e["sweep"])
-                lines.append(f"  {n:>8} {kind:<5} build {e['build_s']} s, remove 45 ids {e.get('remove_45_ids_s')} s | {sweep}")
+        for n, kind, e in faiss_type_runs(syn):
+            sweep = ", ".join(
+                (f"{'nprobe' if 'nprobe' in s else 'ef' if 'efSearch' in s else 'exact'}"
+                 f"{'=' + str(s.get('nprobe', s.get('efSearch'))) if ('nprobe' in s or 'efSearch' in s) else ''}: "
+                 f"R {s['recall_at_10']} p95 {s['search_ms'].get('p95')} ms")
+                for s in e["sweep"])
+            lines.append(f"  {n:>8} {kind:<5} build {e['build_s']} s, remove 45 ids {e.get('remove_45_ids_s')} s | {sweep}")
     t = result.get("targets", [])
     if t:
         lines.append("\nTARGETS")
