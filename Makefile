@@ -7,7 +7,7 @@ INDEX  := index/manifest.json
 
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test index eval bench browser clean-venv
+.PHONY: run test index eval bench bench-llm browser clean-venv
 
 # torch first: pip takes the local CPU wheel (a plain `torch` requirement would pull CUDA builds)
 $(STAMP): pyproject.toml
@@ -37,6 +37,10 @@ eval: $(STAMP) $(INDEX)
 
 bench: $(STAMP) $(INDEX)
 	$(PY) -m rag bench
+
+bench-llm: $(STAMP) $(INDEX)
+	$(PY) -m rag.benchllm prompts
+	$(PY) -m rag.benchllm run
 
 clean-venv:
 	rm -rf $(VENV)
