@@ -9,8 +9,10 @@ sentences or list items that answer the question, keeps them verbatim, and cites
 
 Before answering, a refusal gate decides whether the documents cover the question at all:
 a place no document covers, a year outside the documents, a metadata field the document lacks,
-or too little of the question's content found in the best evidence (IDF-weighted keyword
-coverage below `answer.refusal_threshold`). A refusal says what is not covered and what is.
+an amount (多少钱) or a procedure (怎么补办) the documents never state, too little of the
+question's content found in the best evidence (IDF-weighted keyword coverage below
+`answer.refusal_threshold`), or a best dense similarity below `answer.refusal_dense` (unless
+every content word stands in one retrieved section). A refusal says what is not covered and what is.
 """
 
 from __future__ import annotations
@@ -227,17 +229,29 @@ class ExtractiveAnswerer:
             return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
         if _ASKED_SHARE_RE.search(a.normalized) and not any(_PCT_RE.search(h.chunk.text) for h in hits[:5]):
             return "现有文件中没有这个比例"
+        if _ASKED_MONEY_RE.search(a.normalized) and not any(_MONEY_RE.search(h.chunk.text) for h in hits[:5]):
+            return "现有文件中没有这项费用的金额"
+        action = _how_to_action(a.normalized)
+        if action and not pipeline.index.lexical.doc_freq([action]).get(action):
+            return f"现有文件没有讲怎么“{action}”"
         if words:
             best = max(coverage(words, weights, h.chunk.text + " " + h.chunk.section) for h in hits[:5])
             if best < self.refusal_threshold:
                 missing = [w for w in words if not any(w in h.chunk.text for h in hits[:5])]
                 topic = "、".join(missing[:3]) or "、".join(words[:3])
                 return f"现有文件中没有关于“{topic}”的内容"
-        if result.dense and self.refusal_dense > 0:
+        if result.dense and self.refusal_dense > 0 and not self._every_word_in_one_hit(words, hits[:5]):
             best_dense = max((result.dense.get(h.chunk.id, 0.0) for h in hits[:5]), default=0.0)
             if best_dense < self.refusal_dense:
                 return "检索到的段落与问题的相关度太低"
         return ""
+
+    @staticmethod
+    def _every_word_in_one_hit(words: list[str], hits: list[Hit]) -> bool:
+        """All of the question's content words (two or more) stand in one retrieved section's text.
+        The small embedding model scores short questions about rare terms low (营业执照归哪个部门管?
+        0.87), so such exact evidence overrides the dense-similarity gate."""
+        return len(words) >= 2 and any(all(w in h.chunk.text for w in words) for h in hits)
 
     # -- composition by question type
     def _rank_sentences(self, hits: list[Hit], words, weights, qtype: str, limit: int = 6) -> list[Sentence]:
@@ -465,6 +479,22 @@ def refusal_text(reason: str, docs) -> str:
 
 
 _ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
+_ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
+_MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
+_HOW_TO_RE = re.compile(r"(?:怎么|怎样|如何)(?:才能|去|来)?")
+
+
+def _how_to_action(normalized: str) -> str:
+    """The action a how-to question asks about, the word right after 怎么/如何 ("怎么补办" → 补办;
+    not "怎样的执法模式"). One the corpus never mentions means the procedure is not covered."""
+    m = _HOW_TO_RE.search(normalized)
+    if not m:
+        return ""
+    rest = normalized[m.end():]
+    words = tokenize(rest, bigrams=False)
+    first = words[0] if words else ""
+    return first if len(first) >= 2 and rest.startswith(first) and re.fullmatch(r"[\u4e00-\u9fff]+", first) else ""
+
 _ASKED_SHARE_RE = re.compile(r"多少比例|比例是多少|比例多少|百分之多少|百分比|比例为多少|占比多少")
 _NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
 _WHICH_SOURCE_RE = re.compile(r"哪个地方|哪个城市|哪篇|哪个文件|哪份文件|哪个省|哪里的|哪个县|哪个地区|谁的方案")

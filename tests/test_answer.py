@@ -73,12 +73,37 @@ def test_answers_are_short(pipeline):
     ("利通区方案中区教育局牵头负责哪项措施?", "区教育局"),
     ("萍乡市法治政府建设实施方案的文号是多少?", "文号"),
     ("陕西省规定执法证件考试多少分及格?", "分"),
+    ("办营业执照要多少钱?", "没有这项费用的金额"),  # no amount in 元 anywhere in the evidence
+    ("营业执照丢了怎么补办?", "没有讲怎么“补办”"),  # a procedure the corpus never mentions
 ])
 def test_questions_the_documents_do_not_answer_are_refused(pipeline, question, why):
     a = pipeline.ask(question)
     assert a.refused and not a.citations
     assert a.text.startswith("资料中没有") and why in a.text
     assert "现有资料涵盖" in a.text and "陕西省" in a.text  # says what the corpus does cover
+
+
+def test_how_to_questions_about_what_the_plans_cover_are_answered(pipeline):
+    for question in ("陕西如何推进两法衔接?", "萍乡市推动乡镇(街道)逐步实现怎样的执法模式?"):
+        a = pipeline.ask(question)
+        assert not a.refused, (question, a.text)
+        check_citations_point_into_sources(pipeline, a)
+
+
+def test_exact_evidence_overrides_the_dense_similarity_gate(corpus_index):
+    """With the dense gate set so high that every question fails it, a question whose content words
+    all stand in one retrieved section is still answered; one whose words do not is refused."""
+    from conftest import make_config
+
+    from rag.pipeline import Pipeline
+
+    _, index_dir = corpus_index
+    strict = Pipeline.from_config(make_config(index_dir, **{"answer.refusal_dense": 0.999}), index_dir)
+    a = strict.ask("营业执照归哪个部门管?")
+    assert not a.refused and a.text.startswith("牵头单位:区市场监管局")
+    check_citations_point_into_sources(strict, a)
+    b = strict.ask("营业执照年检是什么时候?")  # 年检 is in no document
+    assert b.refused and "相关度太低" in b.text
 
 
 def test_follow_up_without_llm_carries_the_previous_question():

@@ -187,7 +187,13 @@ def test_load_questions_errors_name_the_line(tmp_path, line, message):
 
 def test_real_question_set_loads():
     qs = ev.load_questions(ev.Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl")
-    assert len(qs) == 124 and sum(not q.answerable for q in qs) == 25
+    types = {"fact", "department", "deadline", "target", "metadata", "comparison", "traditional", "colloquial",
+             "unanswerable"}
+    assert len(qs) >= 80 and {q.type for q in qs} == types
+    assert all(sum(q.type == t for q in qs) >= 8 for t in types)  # each type well represented
+    assert sum(not q.answerable for q in qs) >= 0.15 * len(qs)
+    assert all(q.answerable == (q.type != "unanswerable") for q in qs)
+    assert len({q.id for q in qs}) == len(qs)
 
 
 # ----------------------------------------------------------------------------- matching
