@@ -29,7 +29,8 @@ VARIANTS = str.maketrans({"陜": "陕", "峯": "峰", "綫": "线", "衞": "卫"
 
 _PINYIN_LETTERS = "a-zü\u00e0-\u00fc\u0101-\u01dc\u01f9\u1e3f\u0300-\u036f"
 # A gloss: ( pinyin ) right after a CJK character, e.g. 區(qū) or 會(huì ). Brackets of either width.
-GLOSS_RE = re.compile(rf"(?<=[\u3400-\u9fff])[(\uff08]\s*[{_PINYIN_LETTERS}]{{1,7}}\s*[)\uff09]")
+# Repeated glosses go in one pass, so that normalising twice changes nothing.
+GLOSS_RE = re.compile(rf"(?<=[\u3400-\u9fff])(?:[(\uff08]\s*[{_PINYIN_LETTERS}]{{1,7}}\s*[)\uff09])+")
 
 # Full-width ASCII variants (！＂…～) → ASCII; ideographic and other odd spaces → plain space.
 _WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}

@@ -18,7 +18,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from hypothesis import settings  # noqa: E402
 from llama_index.core.embeddings import BaseEmbedding  # noqa: E402
+
+# Property tests draw the same examples on every run, so CI is reproducible; a developer hunting
+# for new failures runs `HYPOTHESIS_PROFILE=explore make test` (fresh random examples each run).
+settings.register_profile("repo", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repo"))
 
 from rag import embed as embed_mod  # noqa: E402
 from rag.config import Config, load_config  # noqa: E402

@@ -92,3 +92,12 @@ def test_normalize_makes_traditional_questions_match_simplified():
 def test_normalize_keeps_latin_in_parentheses_that_is_not_a_gloss():
     assert normalize("接入“蒙速办”(APP)") == "接入“蒙速办”(APP)"
     assert normalize("区(qū)") == "区"
+
+
+def test_repeated_glosses_go_in_one_pass():
+    """Found by the fuzz test: a second gloss after the first was left for the next pass, so
+    normalising twice gave another text."""
+    for raw in ("牵头(qū)(qū)(qū)", "区(qū) (huì )", "会(huì )（huì）"):
+        once = normalize(raw)
+        assert once == normalize(once)
+    assert normalize("牵头(qū)(qū)(qū)") == "牵头"
