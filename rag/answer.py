@@ -327,29 +327,51 @@ class ExtractiveAnswerer:
         return out
 
     def _department(self, a: Analysis, hits, words, weights, draft: Draft) -> None:
-        best = None
+        """The lead and supporting bodies of the measure that best matches, then the measure. When
+        another measure with other lead bodies holds every content word in the sentence its note
+        closes (食品药品安全 is in 综合执法 and in "全过程保障食品药品安全(区综治办牵头…)"), it is
+        named too, so the citizen sees both offices."""
+        from .duties import measure_title
+
+        candidates = []
         for h in hits[:5]:
             for d in h.chunk.duties:
                 text = d.measure + d.note
-                score = (coverage(words, weights, text) if words else 0.0) + 0.1 / h.rank
-                if best is None or score > best[0]:
-                    best = (score, h, d)
-        _, h, d = best
-        measure_text = h.chunk.text[d.measure_start - h.chunk.start: d.end - h.chunk.start]
-        # cite the measure with its note; quote its most relevant sentence
-        sents = [s for s in sentences(h) if s.start >= d.measure_start and s.end <= d.end + 1 and not _is_heading(s)]
-        top = max(sents, key=lambda s: coverage(words, weights, s.text) if words else 0.0) if sents else None
-        from .duties import measure_title
-
-        title = measure_title(d.measure)
-        n = draft.cite(measure_text, d.measure_start, d.end, h.chunk, h.title)
+                cov = coverage(words, weights, text) if words else 0.0
+                candidates.append((cov + 0.1 / h.rank, cov, h, d))
+        candidates.sort(key=lambda c: -c[0])
+        _, _, h, d = candidates[0]
+        n = self._cite_duty(h, d, draft)
         lead = f"牵头单位:{'、'.join(d.lead)}"
         if d.support:
             lead += f";配合单位:{'、'.join(d.support)}"
         draft.lines.append(f"{lead}[{n}]。")
-        detail = _strip_label(top.text) if top is not None else title
+        # quote the measure's most relevant sentence, unless it only repeats the measure's title
+        sents = [s for s in sentences(h) if s.start >= d.measure_start and s.end <= d.end + 1 and not _is_heading(s)]
+        top = max(sents, key=lambda s: coverage(words, weights, s.text) if words else 0.0) if sents else None
+        title = measure_title(d.measure)
         deadline = f"(期限:{'、'.join(d.deadlines)})" if d.deadlines else ""
-        draft.lines.append(f"对应措施:{title}{deadline}。{_clip(detail, 160)}[{n}]")
+        detail = _strip_label(top.text) if top is not None else ""
+        if _bare(detail) in ("", _bare(title)):
+            draft.lines.append(f"对应措施:{title}{deadline}[{n}]。")
+        elif title.endswith("…") and _bare(detail).startswith(_bare(title[:-1])):  # the title is the sentence, cut
+            draft.lines.append(f"对应措施{deadline}:{_clip(detail, 160)}[{n}]")
+        else:
+            draft.lines.append(f"对应措施:{title}{deadline}。{_clip(detail, 160)}[{n}]")
+        if not words:
+            return
+        other = next((c for c in candidates[1:] if set(c[3].lead) != set(d.lead)
+                      and coverage(words, weights, _note_sentence(c[2], c[3])) >= 0.999), None)
+        if other is not None:
+            _, _, h2, d2 = other
+            m = self._cite_duty(h2, d2, draft)
+            draft.lines.append(f"另一项相关措施“{measure_title(d2.measure)}”由{'、'.join(d2.lead)}牵头[{m}]。")
+
+    @staticmethod
+    def _cite_duty(h: Hit, d, draft: Draft) -> int:
+        """Cite a measure together with its responsibility note."""
+        return draft.cite(h.chunk.text[d.measure_start - h.chunk.start: d.end - h.chunk.start], d.measure_start, d.end,
+                          h.chunk, h.title)
 
     def _metadata(self, field_name: str, hits, docs, pipeline, draft: Draft) -> bool:
         """Answer from the document's metadata, citing the line of the text where it stands."""
@@ -527,6 +549,17 @@ def _is_heading(s: Sentence) -> bool:
 
 def _strip_label(text: str) -> str:
     return re.sub(r"^(?:\d{1,3}[.)\uff09、]|[(\uff08][\d一二三四五六七八九十]{1,3}[)\uff09])\s*", "", text)
+
+
+def _note_sentence(h: Hit, d) -> str:
+    """The sentence a responsibility note closes: what that office leads, in the document's words."""
+    before = h.chunk.text[max(d.measure_start, h.chunk.start) - h.chunk.start: d.start - h.chunk.start]
+    return re.split(r"[。;;!?]", before.rstrip("。;;!? "))[-1]
+
+
+def _bare(text: str) -> str:
+    """Text without punctuation or spaces, to tell whether two phrasings say the same."""
+    return re.sub(r"[\s\W_]+", "", text)
 
 
 def _clip(text: str, n: int) -> str:

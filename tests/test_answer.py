@@ -29,6 +29,23 @@ def test_department_question_states_lead_and_support_first(pipeline):
     assert "(区市场监管局牵头,各有关部门配合)" in a.citations[0].text
 
 
+def test_a_topic_led_by_two_offices_names_both(pipeline):
+    a = pipeline.ask("食品药品安全归哪个部门管?")
+    assert not a.refused and a.text.startswith("牵头单位:")
+    assert "另一项相关措施" in a.text and "区综治办牵头[2]" in a.text
+    assert "全过程保障食品药品安全" in a.citations[1].text
+    check_citations_point_into_sources(pipeline, a)
+    single = pipeline.ask("在利通区办营业执照找哪个部门?")
+    assert "另一项" not in single.text and len(single.citations) == 1
+
+
+def test_department_answer_does_not_repeat_the_measure(pipeline):
+    a = pipeline.ask("行政复议归哪个部门管?")
+    assert a.text.startswith("牵头单位:区政府法制办")
+    line = a.text.splitlines()[1]
+    assert line.startswith("对应措施:加强行政复议工作") and line.count("加强行政复议工作") == 1
+
+
 def test_deadline_question_states_the_deadline_first(pipeline):
     a = pipeline.ask("陕西要求哪年前建成两法衔接平台?")
     assert a.text.startswith("时间:2023年年底前。")
