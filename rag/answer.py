@@ -9,7 +9,7 @@ sentences or list items that answer the question, keeps them verbatim, and cites
 
 Before answering, a refusal gate decides whether the documents cover the question at all:
 a place no document covers, a year outside the documents, a metadata field the document lacks,
-an amount (多少钱) or a procedure (怎么补办) the documents never state, too little of the
+an amount (多少钱), a named rate (审核率) or a procedure (怎么补办) the documents never state, too little of the
 question's content found in the best evidence (IDF-weighted keyword coverage below
 `answer.refusal_threshold`), or a best dense similarity below `answer.refusal_dense` (unless
 every content word stands in one retrieved section). A refusal says what is not covered and what is.
@@ -240,6 +240,9 @@ class ExtractiveAnswerer:
                 missing = [w for w in words if not any(w in h.chunk.text for h in hits[:5])]
                 topic = "、".join(missing[:3]) or "、".join(words[:3])
                 return f"现有文件中没有关于“{topic}”的内容"
+        rate = _ASKED_RATE_RE.search(a.normalized)
+        if rate and not any(rate.group(1) in h.chunk.text for h in hits[:5]):
+            return f"现有文件中没有“{rate.group(1)}”这个指标"
         if result.dense and self.refusal_dense > 0 and not self._every_word_in_one_hit(words, hits[:5]):
             best_dense = max((result.dense.get(h.chunk.id, 0.0) for h in hits[:5]), default=0.0)
             if best_dense < self.refusal_dense:
@@ -517,6 +520,8 @@ def _how_to_action(normalized: str) -> str:
     first = words[0] if words else ""
     return first if len(first) >= 2 and rest.startswith(first) and re.fullmatch(r"[\u4e00-\u9fff]+", first) else ""
 
+# "审核率达到多少": the rate asked for must be named in the evidence, not just any percentage
+_ASKED_RATE_RE = re.compile(r"((?:(?![的之是和与])[\u4e00-\u9fff]){1,2}率)(?:要|应|须|应当|需)?(?:达到|达|为|是|提高到|不低于)?(?:多少|几)")
 _ASKED_SHARE_RE = re.compile(r"多少比例|比例是多少|比例多少|百分之多少|百分比|比例为多少|占比多少")
 _NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
 _WHICH_SOURCE_RE = re.compile(r"哪个地方|哪个城市|哪篇|哪个文件|哪份文件|哪个省|哪里的|哪个县|哪个地区|谁的方案")

@@ -92,6 +92,7 @@ def test_answers_are_short(pipeline):
     ("陕西省规定执法证件考试多少分及格?", "分"),
     ("办营业执照要多少钱?", "没有这项费用的金额"),  # no amount in 元 anywhere in the evidence
     ("营业执照丢了怎么补办?", "没有讲怎么“补办”"),  # a procedure the corpus never mentions
+    ("宁夏要求到2025年行政规范性文件合法性审核率达到多少?", "没有“审核率”这个指标"),  # not any percentage
 ])
 def test_questions_the_documents_do_not_answer_are_refused(pipeline, question, why):
     a = pipeline.ask(question)
