@@ -7,9 +7,9 @@ questions and rankings, so a change in any metric definition shows up here.
 from __future__ import annotations
 
 import json
-import zlib
 
 import pytest
+from conftest import BigramEmbedding
 
 from rag import evaluate as ev
 from rag.types import Answer, Chunk, Citation, Document, Hit
@@ -455,36 +455,27 @@ def test_evaluate_and_report(qpath, tmp_path):
 
 # ----------------------------------------------------------------------------- naive pipeline
 
+class CallCountingEmbedding(BigramEmbedding):
+    """The shared fake embedding (conftest), counting query vs text calls."""
+
+    dim: int = 64
+    query_calls: int = 0
+    text_calls: int = 0
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        self.query_calls += 1
+        return self._vec(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        self.text_calls += 1
+        return self._vec(text)
+
+
 def _make_embedding():
-    from llama_index.core.embeddings import BaseEmbedding
-
-    class BigramEmbedding(BaseEmbedding):
-        """Hashed character-bigram bag, L2-normalised; counts query vs text calls."""
-
-        dim: int = 64
-        query_calls: int = 0
-        text_calls: int = 0
-
-        def _vec(self, text: str) -> list[float]:
-            s = "".join(text.split())
-            v = [0.0] * self.dim
-            for a, b in zip(s, s[1:]):
-                v[zlib.crc32((a + b).encode("utf-8")) % self.dim] += 1.0
-            norm = sum(x * x for x in v) ** 0.5 or 1.0
-            return [x / norm for x in v]
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            self.query_calls += 1
-            return self._vec(query)
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            self.text_calls += 1
-            return self._vec(text)
-
-    return BigramEmbedding(model_name="bigram-test")
+    return CallCountingEmbedding(model_name="bigram-test")
 
 
 DOC_LAW = ("\n  一、行政执法\n全面推行行政执法公示制度、执法全过程记录制度、重大执法决定法制审核制度。"

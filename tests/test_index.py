@@ -170,7 +170,7 @@ def test_no_documents_is_an_error(tmp_path):
 
 def test_llama_index_vector_store_index_retrieves_from_our_store(corpus_index):
     cfg, index_dir = corpus_index
-    from tests.conftest import BigramEmbedding
+    from conftest import BigramEmbedding
 
     idx = Index.open(index_dir, cfg)
     vsi = idx.vector_store_index(BigramEmbedding())
