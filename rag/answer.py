@@ -119,6 +119,35 @@ def coverage(words: list[str], weights: dict[str, float], text: str) -> float:
     return sum(weights.get(w, 1.0) for w in words if w in text) / total
 
 
+def focus(hits: list[Hit], a: Analysis) -> list[Hit]:
+    """When the question names places, keep the hits of the documents about exactly those
+    places if there are any (宁夏 → 宁夏's own plan, not 利通区's)."""
+    if not a.doc_match:
+        return hits
+    exact = [h for h in hits if a.doc_match.get(h.chunk.doc_id) == EXACT]
+    if exact:
+        return exact
+    inside = [h for h in hits if h.chunk.doc_id in a.doc_match]
+    return inside or hits
+
+
+def llm_hits(result: "SearchResult", max_sources: int = 5) -> list[Hit]:
+    """The sections an LLM answers from: the focused hits, best first."""
+    return focus(result.hits, result.analysis)[:max_sources]
+
+
+def as_sources(hits: list[Hit]) -> list:
+    """`hits` numbered from 1 as the LLM prompt's sources."""
+    from .llm import Source
+
+    return [Source(n=i, title=h.title, section=h.chunk.section, text=h.chunk.text) for i, h in enumerate(hits, 1)]
+
+
+def has_all(words: list[str], text: str) -> bool:
+    """Every one of `words` stands in `text`."""
+    return all(w in text for w in words)
+
+
 # ---------------------------------------------------------------- the extractive answerer
 
 @dataclass
@@ -165,7 +194,7 @@ class ExtractiveAnswerer:
         a = result.analysis
         notice = "问题过长,已截取前 %d 个字" % pipeline.cfg.question.max_chars if a.truncated else ""
         docs = {d.doc_id: d for d in pipeline.index.documents()}
-        hits = self._focus(result.hits, a)
+        hits = focus(result.hits, a)
         words = keywords(a.normalized, a.places + [rg.get(p).short for p in a.places if rg.get(p)])
         weights = Weights(pipeline.index.lexical).idf(words) if words else {}
         field_name = _metadata_field(a.normalized)
@@ -192,17 +221,6 @@ class ExtractiveAnswerer:
             for i, (t, s, e, c, title) in enumerate(draft.cited, 1)
         ]
         return Answer(question, text, citations, False, notice, result.hits)
-
-    def _focus(self, hits: list[Hit], a: Analysis) -> list[Hit]:
-        """When the question names places, keep the hits of the documents about exactly those
-        places if there are any (宁夏 → 宁夏's own plan, not 利通区's)."""
-        if not a.doc_match:
-            return hits
-        exact = [h for h in hits if a.doc_match.get(h.chunk.doc_id) == EXACT]
-        if exact:
-            return exact
-        inside = [h for h in hits if h.chunk.doc_id in a.doc_match]
-        return inside or hits
 
     def _refusal_reason(self, a: Analysis, hits: list[Hit], docs, words, weights, pipeline, result,
                         field_name: str) -> str:
@@ -254,7 +272,7 @@ class ExtractiveAnswerer:
         """All of the question's content words (two or more) stand in one retrieved section's text.
         The small embedding model scores short questions about rare terms low (营业执照归哪个部门管?
         0.87), so such exact evidence overrides the dense-similarity gate."""
-        return len(words) >= 2 and any(all(w in h.chunk.text for w in words) for h in hits)
+        return len(words) >= 2 and any(has_all(words, h.chunk.text) for h in hits)
 
     # -- composition by question type
     def _rank_sentences(self, hits: list[Hit], words, weights, qtype: str, limit: int = 6) -> list[Sentence]:
@@ -364,7 +382,7 @@ class ExtractiveAnswerer:
         if not words:
             return
         other = next((c for c in candidates[1:] if set(c[3].lead) != set(d.lead)
-                      and coverage(words, weights, _note_sentence(c[2], c[3])) >= 0.999), None)
+                      and has_all(words, _note_sentence(c[2], c[3]))), None)
         if other is not None:
             _, _, h2, d2 = other
             m = self._cite_duty(h2, d2, draft)
@@ -626,15 +644,15 @@ class LLMAnswerer:
     def stream(self, question: str, standalone: str, result: "SearchResult", pipeline: "Pipeline",
                history: list[tuple[str, str]]) -> Iterator[str | Answer]:
         from .citecheck import check_citations
-        from .llm import Source, generate_answer
+        from .llm import generate_answer
 
         gate = self.gate.answer(question, standalone, result, pipeline)
         if gate.refused:
             yield gate.text
             yield gate
             return
-        hits = self.gate._focus(result.hits, result.analysis)[: self.max_sources]
-        sources = [Source(n=i, title=h.title, section=h.chunk.section, text=h.chunk.text) for i, h in enumerate(hits, 1)]
+        hits = llm_hits(result, self.max_sources)
+        sources = as_sources(hits)
         parts = []
         for delta in generate_answer(self.gen, standalone, sources, history=history):
             parts.append(delta)

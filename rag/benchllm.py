@@ -24,11 +24,11 @@ import sys
 import time
 from pathlib import Path
 
+from .bench import QUESTIONS_FILE
 from .config import ROOT, load_config
-from .llm import Source, TransformersGenerator, build_answer_messages
+from .llm import TransformersGenerator, build_answer_messages
 
 PROMPTS_FILE = ROOT / "var" / "bench" / "llm_prompts.jsonl"
-QUESTIONS_FILE = ROOT / "eval" / "questions.jsonl"
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CHATML = (  # Qwen's chat format
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -46,17 +46,15 @@ SHAPES = {
 
 
 def build_prompts(n: int, out: Path, index_dir: str | None = None) -> list[list[tuple[str, str]]]:
-    """Answer prompts for the first `n` answerable evaluation questions, over what the pipeline
-    retrieves for them (the five sections the LLM answerer would be given)."""
+    """Answer prompts for the first `n` answerable evaluation questions, over the sections the LLM
+    answerer would be given for them."""
+    from .answer import as_sources, llm_hits
+    from .evaluate import load_questions
     from .pipeline import Pipeline
 
     pipeline = Pipeline.from_config(load_config(), index_dir)
-    rows = [json.loads(line) for line in QUESTIONS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    prompts = []
-    for row in [r for r in rows if r.get("answerable", True)][:n]:
-        hits = pipeline.search(row["question"]).hits[:5]
-        sources = [Source(n=i, title=h.title, section=h.chunk.section, text=h.chunk.text) for i, h in enumerate(hits, 1)]
-        prompts.append(build_answer_messages(row["question"], sources))
+    questions = [q.question for q in load_questions(QUESTIONS_FILE) if q.answerable][:n]
+    prompts = [build_answer_messages(q, as_sources(llm_hits(pipeline.search(q)))) for q in questions]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in prompts), encoding="utf-8")
     return prompts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from rag.bench import QUESTIONS_FILE
 from rag.benchllm import SPECIALS, VOCAB, build_prompts, char_tokenizer, main
 
 
@@ -16,10 +17,17 @@ def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypat
     prompts = build_prompts(3, out, str(index_dir))
     assert len(prompts) == 3 and [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()] == \
         [[list(m) for m in p] for p in prompts]
-    for p in prompts:
+    from rag.answer import as_sources, llm_hits
+    from rag.evaluate import load_questions
+    from rag.llm import build_answer_messages
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.from_config(cfg, index_dir)
+    questions = [q.question for q in load_questions(QUESTIONS_FILE) if q.answerable][:3]
+    for q, p in zip(questions, prompts):
         assert [role for role, _ in p] == ["system", "user"]
-        user = p[1][1]
-        assert '<source n="5"' in user and '<source n="6"' not in user  # the five retrieved sections
+        assert '<source n="1"' in p[1][1] and '<source n="6"' not in p[1][1]  # at most five sections
+        assert p == build_answer_messages(q, as_sources(llm_hits(pipeline.search(q))))  # the LLM answerer's own
 
 
 def test_char_tokenizer_one_token_per_character():
