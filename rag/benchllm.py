@@ -172,23 +172,31 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--new-tokens", type=int, default=200)
     r.add_argument("--n", type=int, default=4, help="prompts timed per size")
     args = ap.parse_args(argv)
+    shapes = [s.strip().lower() for s in getattr(args, "shapes", "").split(",") if s.strip()]
+    unknown = [s for s in shapes if s not in SHAPES]
+    if args.cmd == "run" and (unknown or not shapes):
+        print(f"error: unknown size(s) {', '.join(unknown) or '(none)'}; known: {', '.join(SHAPES)}", file=sys.stderr)
+        return 2
+    from .cli import guarded
+
+    return guarded(lambda: _command(args, shapes))
+
+
+def _command(args: argparse.Namespace, shapes: list[str]) -> int:
+    from .cli import CLIError
+
     if args.cmd == "prompts":
         prompts = build_prompts(args.n, args.out, args.index)
         print(json.dumps({"prompts": len(prompts), "out": str(args.out)}, ensure_ascii=False))
         return 0
-    shapes = [s.strip().lower() for s in args.shapes.split(",") if s.strip()]
-    unknown = [s for s in shapes if s not in SHAPES]
-    if unknown or not shapes:
-        print(f"error: unknown size(s) {', '.join(unknown) or '(none)'}; known: {', '.join(SHAPES)}", file=sys.stderr)
-        return 2
     if not args.prompts.is_file():
-        print(f"error: no prompts at {args.prompts}: run `python -m rag.benchllm prompts` first", file=sys.stderr)
-        return 1
+        raise CLIError(f"no prompts at {args.prompts}: run `python -m rag.benchllm prompts` first")
     prompts = [[tuple(m) for m in json.loads(line)] for line in args.prompts.read_text(encoding="utf-8").splitlines()
                if line.strip()][: args.n]
+    if not prompts:
+        raise CLIError(f"{args.prompts} holds no prompts: run `python -m rag.benchllm prompts` again")
     run(shapes, args.device, args.new_tokens, prompts)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .config import Config, ConfigError, load_config
 
@@ -32,6 +32,7 @@ def _print_json(obj: Any) -> None:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from .build import BuildError
+    from .device import DeviceError
     from .embed import EmbeddingError
     from .hub import ModelUnavailable
     from .ingest import IngestError
@@ -42,7 +43,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
     errors: list[type[BaseException]] = [CLIError, ConfigError, BuildError, EmbeddingError, ModelUnavailable,
                                          IngestError, LoadError, FilterError, QuestionError, IndexError_,
-                                         RerankError]
+                                         RerankError, DeviceError]
     try:
         from .llm import LLMError
 
@@ -461,8 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    return guarded(lambda: args.func(args))
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run a command: known errors become one line on stderr and exit status 1; RAG_DEBUG=1 re-raises."""
     try:
-        return args.func(args)
+        return command()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -46,3 +46,14 @@ def test_cli_errors(tmp_path, capsys):
     assert "unknown size(s) 70b; known: 0.5b, 1.5b" in capsys.readouterr().err
     assert main(["run", "--prompts", str(tmp_path / "none.jsonl")]) == 1
     assert "run `python -m rag.benchllm prompts` first" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["run", "--prompts", str(empty)]) == 1
+    assert capsys.readouterr().err == f"error: {empty} holds no prompts: run `python -m rag.benchllm prompts` again\n"
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps([["user", "你好"]]) + "\n", encoding="utf-8")
+    assert main(["run", "--prompts", str(prompts), "--device", "gpu"]) == 1
+    assert capsys.readouterr().err == "error: --device must be auto, cpu, cuda, cuda:N or mps, got 'gpu'\n"
+    assert main(["prompts", "--index", str(tmp_path / "no-index"), "--out", str(tmp_path / "o.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no index in ") and err.count("\n") == 1
