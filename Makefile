@@ -39,8 +39,8 @@ bench: $(STAMP) $(INDEX)
 	$(PY) -m rag bench
 
 bench-llm: $(STAMP) $(INDEX)
-	$(PY) -m rag.benchllm prompts
-	$(PY) -m rag.benchllm run
+	$(PY) -m rag.bench.llm prompts
+	$(PY) -m rag.bench.llm run
 
 clean-venv:
 	rm -rf $(VENV)

@@ -10,8 +10,14 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from rag.app.launch import (  # noqa: E402
+    UnsafeLaunch,
+    check_launch,
+    launch_kwargs,
+    open_pipeline,
+    warm_up,
+)
 from rag.config import ConfigError, load_config  # noqa: E402
-from rag.serve import UnsafeLaunch, check_launch, launch_kwargs, open_pipeline, warm_up  # noqa: E402
 
 
 def main() -> int:
@@ -28,7 +34,7 @@ def main() -> int:
         print(f"warning: {pipeline}", file=sys.stderr)
     warm_up(pipeline)  # load the models in the background
 
-    from rag.webapp import build_app
+    from rag.app.ui import build_app
 
     build_app(pipeline, cfg).launch(**launch_kwargs(cfg))
     return 0

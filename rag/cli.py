@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .config import Config, ConfigError, load_config
+from rag.config import Config, ConfigError, load_config
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -31,21 +31,21 @@ def _print_json(obj: Any) -> None:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from .build import BuildError
-    from .device import DeviceError
-    from .embed import EmbeddingError
-    from .hub import ModelUnavailable
-    from .ingest import IngestError
-    from .load import LoadError
-    from .query import FilterError, QuestionError
-    from .rerank import RerankError
-    from .store import IndexError_
+    from rag.index.builder import BuildError
+    from rag.index.store import IndexError_
+    from rag.ingest.document import IngestError
+    from rag.ingest.load import LoadError
+    from rag.models.device import DeviceError
+    from rag.models.embed import EmbeddingError
+    from rag.models.hub import ModelUnavailable
+    from rag.models.rerank import RerankError
+    from rag.retrieve.query import FilterError, QuestionError
 
     errors: list[type[BaseException]] = [CLIError, ConfigError, BuildError, EmbeddingError, ModelUnavailable,
                                          IngestError, LoadError, FilterError, QuestionError, IndexError_,
                                          RerankError, DeviceError]
     try:
-        from .llm import LLMError
+        from rag.models.generate import LLMError
 
         errors.append(LLMError)
     except ImportError:  # pragma: no cover
@@ -79,7 +79,7 @@ def _config(args) -> Config:
 
 
 def _pipeline(args):
-    from .pipeline import Pipeline
+    from rag.pipeline import Pipeline
 
     cfg = _config(args)
     return Pipeline.from_config(cfg), cfg
@@ -122,7 +122,7 @@ def _writing_index(index_dir: Path):
 
 
 def cmd_build(args) -> int:
-    from .build import IndexBuilder
+    from rag.index.builder import IndexBuilder
 
     cfg = _config(args)
     docs = cfg.resolve(cfg.corpus.docs)
@@ -167,7 +167,7 @@ def _scanned(rel: Path) -> bool:
 def _plan_add(raw: str, docs: Path) -> tuple[Path, Path | None]:
     """(file to index, file to copy it from or None) for one `add` argument; CLIError when the
     file must not be added. Only the corpus folder is ever written, never through a link."""
-    from .load import SUPPORTED
+    from rag.ingest.load import SUPPORTED
 
     p = Path(raw)
     if not p.is_file():
@@ -198,7 +198,7 @@ def cmd_add(args) -> int:
     import secrets
     import shutil
 
-    from .build import IndexBuilder
+    from rag.index.builder import IndexBuilder
 
     cfg = _config(args)
     docs = cfg.resolve(cfg.corpus.docs)
@@ -246,8 +246,8 @@ def _set_aside(rel_path: str, docs: Path) -> Path | None:
 
 
 def cmd_remove(args) -> int:
-    from .build import IndexBuilder
-    from .store import IndexMissing, read_manifest
+    from rag.index.builder import IndexBuilder
+    from rag.index.store import IndexMissing, read_manifest
 
     cfg = _config(args)
     docs, index_dir = cfg.resolve(cfg.corpus.docs), cfg.resolve(cfg.index.dir)
@@ -273,7 +273,7 @@ def cmd_remove(args) -> int:
 
 
 def cmd_docs(args) -> int:
-    from .index import Index
+    from rag.index.reader import Index
 
     cfg = _config(args)
     index = Index.open(cfg.resolve(cfg.index.dir), cfg)
@@ -378,13 +378,13 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evalrun import run_eval_command
+    from rag.evaluation.systems import run_eval_command
 
     return run_eval_command(args, _config(args))
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench_command
+    from rag.bench.harness import run_bench_command
 
     return run_bench_command(args, _config(args))
 

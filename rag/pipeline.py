@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
-from .config import Config
-from .index import Index
-from .lexical import tokenize
-from .query import resolve_filters
-from .retrieve import HybridRetriever, SearchResult
-from .store import IndexError_, read_manifest
-from .types import Answer, Duty
+from rag.config import Config
+from rag.index.lexical import tokenize
+from rag.index.reader import Index
+from rag.index.store import IndexError_, read_manifest
+from rag.records import Answer, Duty
+from rag.retrieve.hybrid import HybridRetriever, SearchResult
+from rag.retrieve.query import resolve_filters
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Pipeline:
     @property
     def embedding(self):
         if self.embed_model is None:
-            from .embed import make_embedding
+            from rag.models.embed import make_embedding
 
             self.embed_model = make_embedding(self.cfg.embedding)
         return self.embed_model
@@ -77,7 +77,7 @@ class Pipeline:
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
             if self.reranker is None and self.cfg.retrieval.rerank_model:
-                from .rerank import make_reranker
+                from rag.models.rerank import make_reranker
 
                 self.reranker = make_reranker(self.cfg.retrieval.rerank_model)
             self._retriever = HybridRetriever(self.index, self.embedding, self.cfg.retrieval, self.reranker,
@@ -86,7 +86,7 @@ class Pipeline:
 
     def _answerer(self):
         if self.answerer is None:
-            from .answer import make_answerer
+            from rag.answer.extractive import make_answerer
 
             self.answerer = make_answerer(self.cfg)
         return self.answerer
@@ -154,7 +154,7 @@ class Pipeline:
 
     @staticmethod
     def _row(chunk, duty: Duty, meta, score: float) -> DutyRow:
-        from .duties import measure_title
+        from rag.ingest.duties import measure_title
 
         return DutyRow(
             doc_id=chunk.doc_id, title=meta.title if meta else chunk.doc_id, region=meta.region if meta else "",

@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def launch(demo, cfg) -> str:
     """Start `demo` on a free local port in this process (threads); returns its URL."""
-    from rag.serve import launch_kwargs
+    from rag.app.launch import launch_kwargs
 
     port = free_port()
     demo.launch(**launch_kwargs(cfg, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True))

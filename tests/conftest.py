@@ -27,8 +27,8 @@ settings.register_profile("repo", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repo"))
 
-from rag import embed as embed_mod  # noqa: E402
 from rag.config import Config, load_config  # noqa: E402
+from rag.models import embed as embed_mod  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "docs"
@@ -86,7 +86,7 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory) -> tuple[Config, Path]:
     """(config, index dir) of the real corpus indexed with the fake embedding."""
-    from rag.build import IndexBuilder
+    from rag.index.builder import IndexBuilder
 
     index_dir = tmp_path_factory.mktemp("index")
     cfg = make_config(index_dir, CORPUS)

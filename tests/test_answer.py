@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from rag.answer import LLMAnswerer, condense_without_llm
-from rag.query import QuestionError
-from rag.types import Answer
+from rag.answer.extractive import LLMAnswerer, condense_without_llm
+from rag.records import Answer
+from rag.retrieve.query import QuestionError
 
 
 def check_citations_point_into_sources(pipeline, answer):

@@ -14,12 +14,18 @@ import pytest
 from apphelpers import Slowed, launch
 from conftest import ROOT, make_config
 
-from rag import webview as view
-from rag.appstatus import index_problem, stale_notice, status_html, user_message
-from rag.feedback import CITATION_KEYS, FEEDBACK_KEYS, FeedbackLog, eval_draft, feedback_record
-from rag.serve import UnsafeLaunch, check_launch, is_loopback, parse_auth
-from rag.store import IndexCorrupt, IndexMismatch, IndexMissing
-from rag.types import Answer, Citation, DocMeta, Document, Section
+from rag.app import view as view
+from rag.app.feedback import (
+    CITATION_KEYS,
+    FEEDBACK_KEYS,
+    FeedbackLog,
+    eval_draft,
+    feedback_record,
+)
+from rag.app.launch import UnsafeLaunch, check_launch, is_loopback, parse_auth
+from rag.app.status import index_problem, stale_notice, status_html, user_message
+from rag.index.store import IndexCorrupt, IndexMismatch, IndexMissing
+from rag.records import Answer, Citation, DocMeta, Document, Section
 
 XSS = "<script>alert('x')</script>"
 
@@ -41,7 +47,7 @@ FAKE_EMBEDDING_ANSWERS = {"answer.refusal_dense": 0}
 def app_pipeline(corpus_index, app_cfg):
     """A pipeline of its own (the session one stays untouched) with the default extractive
     answerer, slowed down a little so that concurrent answers overlap."""
-    from rag.answer import make_answerer
+    from rag.answer.extractive import make_answerer
     from rag.pipeline import Pipeline
 
     _, index_dir = corpus_index
@@ -64,7 +70,7 @@ def served(app_pipeline, app_cfg):
     """(url, client, demo): the app on a free port, and a gradio_client for it."""
     from gradio_client import Client
 
-    from rag.webapp import build_app
+    from rag.app.ui import build_app
 
     demo = build_app(app_pipeline, app_cfg)
     url = launch(demo, app_cfg)
@@ -200,9 +206,9 @@ def test_feedback_appends_from_many_threads_stay_whole(tmp_path):
 
 
 def test_eval_draft_has_the_question_set_format(tmp_path):
-    """A draft is valid for rag.evaluate.load_questions except for its empty gold_quotes, which
+    """A draft is valid for rag.evaluation.runner.load_questions except for its empty gold_quotes, which
     a maintainer has to fill in (load_questions rejects an answerable question without them)."""
-    from rag.evaluate import REQUIRED_KEYS, load_questions
+    from rag.evaluation.runner import REQUIRED_KEYS, load_questions
 
     cites = [{"doc_id": "003_02b2b0b9d7130a65", "section": "s", "start": 1, "end": 5, "text": "t"}]
     draft = FeedbackLog(tmp_path).draft("陕西要求哪年前建成两法衔接平台?", "答案很长" * 100, cites)
@@ -228,7 +234,7 @@ def test_eval_draft_has_the_question_set_format(tmp_path):
 # ------------------------------------------------------------------ status
 
 def test_status_for_missing_mismatched_and_corrupt_index(corpus_index, tmp_path):
-    from rag.index import Index
+    from rag.index.reader import Index
 
     cfg = make_config(tmp_path / "none")
     with pytest.raises(IndexMissing) as missing:
@@ -290,7 +296,7 @@ def test_app_py_refuses_public_binding_without_login():
 # ------------------------------------------------------------------ the service (no server)
 
 def test_service_chat_streams_then_answers_with_history(app_pipeline, app_cfg):
-    from rag.webservice import Service, history_pairs
+    from rag.app.service import Service, history_pairs
 
     svc = Service(app_pipeline, app_cfg)
     events = list(svc.chat(QUESTION, [], msg_index=1))
@@ -313,7 +319,7 @@ def test_service_chat_streams_then_answers_with_history(app_pipeline, app_cfg):
 
 
 def test_service_filters_from_document_metadata(app_pipeline, app_cfg):
-    from rag.webservice import Service
+    from rag.app.service import Service
 
     svc = Service(app_pipeline, app_cfg)
     regions = {v: k for k, v in svc.region_choices()}
@@ -324,8 +330,8 @@ def test_service_filters_from_document_metadata(app_pipeline, app_cfg):
 
 
 def test_app_starts_and_explains_a_missing_index(tmp_path):
-    from rag.index import Index
-    from rag.webapp import build_app
+    from rag.app.ui import build_app
+    from rag.index.reader import Index
 
     cfg = make_config(tmp_path / "index", **{"app.data_dir": str(tmp_path / "var")})
     try:
@@ -344,8 +350,8 @@ def test_missing_index_is_picked_up_once_built(tmp_path, corpus_index):
     """Started without an index, the app opens it as soon as `make index` has written one."""
     import shutil
 
-    from rag import webservice
-    from rag.webservice import Service
+    from rag.app import service as webservice
+    from rag.app.service import Service
 
     _, index_dir = corpus_index
     target = tmp_path / "index"
@@ -358,9 +364,9 @@ def test_missing_index_is_picked_up_once_built(tmp_path, corpus_index):
 
 
 def test_a_rebuilt_index_is_picked_up_before_the_next_question(tmp_path, small_corpus):
-    from rag.build import IndexBuilder
+    from rag.app.service import Service
+    from rag.index.builder import IndexBuilder
     from rag.pipeline import Pipeline
-    from rag.webservice import Service
 
     cfg = make_config(tmp_path / "index", small_corpus, **{"app.data_dir": str(tmp_path / "var"),
                                                            **FAKE_EMBEDDING_ANSWERS})

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from rag.bench import QUESTIONS_FILE
-from rag.benchllm import SPECIALS, VOCAB, build_prompts, char_tokenizer, main
+from rag.bench.harness import QUESTIONS_FILE
+from rag.bench.llm import SPECIALS, VOCAB, build_prompts, char_tokenizer, main
 
 
 def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypatch):
@@ -17,9 +17,9 @@ def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypat
     prompts = build_prompts(3, out, str(index_dir))
     assert len(prompts) == 3 and [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()] == \
         [[list(m) for m in p] for p in prompts]
-    from rag.answer import as_sources, llm_hits
-    from rag.evaluate import load_questions
-    from rag.llm import build_answer_messages
+    from rag.answer.extractive import as_sources, llm_hits
+    from rag.evaluation.runner import load_questions
+    from rag.models.generate import build_answer_messages
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(cfg, index_dir)
@@ -45,11 +45,11 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["run", "--shapes", "70b"]) == 2
     assert "unknown size(s) 70b; known: 0.5b, 1.5b" in capsys.readouterr().err
     assert main(["run", "--prompts", str(tmp_path / "none.jsonl")]) == 1
-    assert "run `python -m rag.benchllm prompts` first" in capsys.readouterr().err
+    assert "run `python -m rag.bench.llm prompts` first" in capsys.readouterr().err
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
     assert main(["run", "--prompts", str(empty)]) == 1
-    assert capsys.readouterr().err == f"error: {empty} holds no prompts: run `python -m rag.benchllm prompts` again\n"
+    assert capsys.readouterr().err == f"error: {empty} holds no prompts: run `python -m rag.bench.llm prompts` again\n"
     prompts = tmp_path / "p.jsonl"
     prompts.write_text(json.dumps([["user", "你好"]]) + "\n", encoding="utf-8")
     assert main(["run", "--prompts", str(prompts), "--device", "gpu"]) == 1

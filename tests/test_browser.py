@@ -58,8 +58,8 @@ def ensure_chromium() -> None:
 def browser_app(corpus_index, tmp_path_factory):
     from apphelpers import launch
 
+    from rag.app.ui import build_app
     from rag.pipeline import Pipeline
-    from rag.webapp import build_app
 
     _, index_dir = corpus_index
     data_dir = tmp_path_factory.mktemp("var")
@@ -215,8 +215,8 @@ def test_browser_end_to_end(browser_app, tmp_path):
 def _missing_index_app(tmp_path):
     from apphelpers import launch
 
-    from rag.serve import open_pipeline
-    from rag.webapp import build_app
+    from rag.app.launch import open_pipeline
+    from rag.app.ui import build_app
 
     cfg = make_config(tmp_path / "no-index", CORPUS, **{"app.data_dir": str(tmp_path / "var")})
     error = open_pipeline(cfg)

@@ -13,12 +13,18 @@ import numpy as np
 import pytest
 from tinymodels import tiny_qwen2, tiny_sentence_transformer
 
+from rag.answer.prompts import render
 from rag.config import EmbeddingConfig, LLMConfig
-from rag.device import DeviceError, resolve_device
-from rag.embed import EmbeddingError, embed_passages, embed_query, make_embedding
-from rag.llm import LLMError, Source, build_answer_messages, generate_answer, make_llm
-from rag.prompts import render
-from rag.rerank import RerankError, make_reranker
+from rag.models.device import DeviceError, resolve_device
+from rag.models.embed import EmbeddingError, embed_passages, embed_query, make_embedding
+from rag.models.generate import (
+    LLMError,
+    Source,
+    build_answer_messages,
+    generate_answer,
+    make_llm,
+)
+from rag.models.rerank import RerankError, make_reranker
 
 torch = pytest.importorskip("torch")
 GPU = torch.cuda.is_available()

@@ -11,8 +11,8 @@ import json
 import pytest
 from conftest import BigramEmbedding
 
-from rag import evaluate as ev
-from rag.types import Answer, Chunk, Citation, Document, Hit
+from rag.evaluation import runner as ev
+from rag.records import Answer, Chunk, Citation, Document, Hit
 
 # ----------------------------------------------------------------------------- toy data
 
@@ -487,7 +487,7 @@ DOC_WEB = ("一、网上政务\n推进网上政务服务平台建设,实现网�
 
 @pytest.fixture(scope="module")
 def naive():
-    from rag.naive import NaivePipeline
+    from rag.evaluation.naive import NaivePipeline
 
     docs = [Document(doc_id="law", path="law.txt", text=DOC_LAW),
             Document(doc_id="web", path="web.txt", text=DOC_WEB)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.build import IndexBuilder
+from rag.index.builder import IndexBuilder
 from rag.pipeline import Pipeline
 from tests.conftest import make_config
 

@@ -4,11 +4,11 @@ and offsets always point back into the text."""
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunk import OutlineChunker
-from rag.clean import clean_document, normalize
-from rag.duties import find_duties
-from rag.meta import extract_meta
-from rag.outline import parse_outline
+from rag.ingest.chunk import OutlineChunker
+from rag.ingest.clean import clean_document, normalize
+from rag.ingest.duties import find_duties
+from rag.ingest.meta import extract_meta
+from rag.ingest.outline import parse_outline
 
 # text built from the pieces that matter: outline labels, notes, glosses, punctuation, CJK
 PIECES = st.sampled_from([

@@ -27,11 +27,11 @@ from conftest import CORPUS, ROOT, make_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.build import IndexBuilder
 from rag.cli import main
-from rag.index import Index
-from rag.store import MANIFEST, IndexError_, read_manifest
-from rag.types import Answer
+from rag.index.builder import IndexBuilder
+from rag.index.reader import Index
+from rag.index.store import MANIFEST, IndexError_, read_manifest
+from rag.records import Answer
 
 pytestmark = [  # gradio's queue uses pandas options that pandas 3 deprecates (not our code)
     pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
@@ -222,8 +222,8 @@ def test_add_never_writes_through_a_link(rag, tmp_path):
 
 def test_documents_are_read_from_the_index_only(corpus_index, tmp_path):
     """The document viewer takes a doc_id, never a path: anything else is 'not in the index'."""
+    from rag.app.service import Service
     from rag.pipeline import Pipeline
-    from rag.webservice import Service
 
     cfg, index_dir = corpus_index
     svc = Service(Pipeline.from_config(cfg, index_dir), make_config(index_dir, **{"app.data_dir": str(tmp_path)}))
@@ -281,8 +281,8 @@ def test_odd_questions_in_the_cli(cli, question, expect):
 
 @pytest.fixture(scope="module")
 def svc(corpus_index, tmp_path_factory):
+    from rag.app.service import Service
     from rag.pipeline import Pipeline
-    from rag.webservice import Service
 
     _, index_dir = corpus_index
     cfg = make_config(index_dir, CORPUS, **{"app.data_dir": str(tmp_path_factory.mktemp("var")),
@@ -292,7 +292,7 @@ def svc(corpus_index, tmp_path_factory):
 
 @pytest.mark.parametrize("question, expect", QUESTIONS, ids=IDS)
 def test_odd_questions_in_the_app(svc, question, expect):
-    from rag import webview as view
+    from rag.app import view as view
 
     shown = view.question_html(question)  # the user's own message in the chat
     assert not TAG.search(shown) and "\n" not in shown
@@ -355,7 +355,7 @@ def test_the_extractive_answerer_only_quotes(injected):
     sources and its own fixed words: every run of 6+ Chinese characters in an answer is found
     in a document (or is a fixed phrase), and the injected order is never carried out — its
     words appear only as part of the quoted sentence that contains them."""
-    import rag.answer as answer_module
+    import rag.answer.extractive as answer_module
 
     texts = [injected.index.document(d.doc_id).text for d in injected.index.documents()]
     fixed = re.findall(r"[\u3400-\u9fff]{6,}", Path(answer_module.__file__).read_text(encoding="utf-8"))
@@ -381,7 +381,7 @@ def test_the_extractive_answerer_only_quotes(injected):
 def test_the_llm_sees_injected_text_only_inside_a_source_fence(injected):
     from test_answer import ScriptedGenerator
 
-    from rag.answer import LLMAnswerer
+    from rag.answer.extractive import LLMAnswerer
     from rag.pipeline import Pipeline
 
     gen = ScriptedGenerator("县级政务公开专区要求2024年底前建成[1]。")
@@ -447,8 +447,8 @@ DAMAGE = {
 def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypatch, capsys):
     """CLI: one line and exit 1. App: it starts, says what is wrong and what to run, and a
     question gets that message too — never a traceback."""
-    from rag.serve import open_pipeline
-    from rag.webapp import build_app
+    from rag.app.launch import open_pipeline
+    from rag.app.ui import build_app
 
     cfg, docs, index_dir = _build_small(tmp_path)
     DAMAGE[damage](index_dir, read_manifest(index_dir)["version"])
@@ -479,8 +479,8 @@ def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypat
 def test_a_damaged_new_build_leaves_the_app_serving(tmp_path, monkeypatch):
     """The app serves version 1; version 2 is damaged (then the manifest itself): questions go
     on being answered, and the status line says why the new version is not used."""
+    from rag.app.service import Service
     from rag.pipeline import Pipeline
-    from rag.webservice import Service
 
     cfg, docs, index_dir = _build_small(tmp_path)
     cfg.answer.refusal_dense = 0
@@ -517,8 +517,8 @@ def test_an_unavailable_embedding_model_fails_fast_naming_the_setting(tmp_path, 
     """A hub model that is neither cached nor reachable: one line naming RAG_EMBEDDING_MODEL,
     in seconds, from `build` and from `ask` on an index built with that model; the app says
     the same in the chat."""
+    from rag.app.service import Service
     from rag.pipeline import Pipeline
-    from rag.webservice import Service
 
     _, docs, index_dir = _build_small(tmp_path)
     env = {"RAG_EMBEDDING_BACKEND": "sentence-transformers", "RAG_EMBEDDING_MODEL": "BAAI/bge-small-zh-v1.5",
@@ -549,7 +549,7 @@ def _enospc(*a, **k):
 
 @pytest.mark.parametrize("where", ["manifest", "store", "vectors", "copy"])
 def test_a_full_disk_leaves_the_previous_index_serving(rag, tmp_path, monkeypatch, where):
-    import rag.build as build_module
+    import rag.index.builder as build_module
 
     before = (rag.index / MANIFEST).read_bytes()
     corpus = rag.corpus()
@@ -591,7 +591,7 @@ def test_a_full_disk_leaves_the_previous_index_serving(rag, tmp_path, monkeypatc
 def test_a_question_keeps_the_index_version_it_started_with(tmp_path):
     """A rebuild swapped in by another user's request while this question is being answered
     (reload_if_changed) does not change the index under it."""
-    from rag.answer import make_answerer
+    from rag.answer.extractive import make_answerer
     from rag.pipeline import Pipeline
 
     cfg, docs, index_dir = _build_small(tmp_path)
@@ -623,8 +623,8 @@ def test_a_question_keeps_the_index_version_it_started_with(tmp_path):
 # ================================================================== feedback stays minimal
 
 def test_feedback_keeps_only_question_answer_and_citations(tmp_path):
-    from rag.feedback import CITATION_KEYS, FEEDBACK_KEYS
-    from rag.webservice import Service
+    from rag.app.feedback import CITATION_KEYS, FEEDBACK_KEYS
+    from rag.app.service import Service
 
     cfg = make_config(tmp_path / "none", **{"app.data_dir": str(tmp_path / "var")})
     svc = Service(IndexError_("no index"), cfg)
@@ -650,8 +650,8 @@ def test_feedback_keeps_only_question_answer_and_citations(tmp_path):
 # ================================================================== launching
 
 def test_the_app_listens_on_localhost_unless_a_login_is_configured():
+    from rag.app.launch import UnsafeLaunch, check_launch, launch_kwargs
     from rag.config import load_config
-    from rag.serve import UnsafeLaunch, check_launch, launch_kwargs
 
     default = load_config(env={})
     assert default.app.host == "127.0.0.1" and launch_kwargs(default)["server_name"] == "127.0.0.1"
@@ -677,9 +677,9 @@ def live(tmp_path_factory):
     from apphelpers import Slowed
     from gradio_client import Client
 
-    from rag.answer import make_answerer
+    from rag.answer.extractive import make_answerer
+    from rag.app.ui import build_app
     from rag.pipeline import Pipeline
-    from rag.webapp import build_app
 
     root = tmp_path_factory.mktemp("live")
     docs = root / "docs"
@@ -733,8 +733,8 @@ def test_the_server_hands_out_no_files(live):
 def test_a_login_is_enforced_when_configured(corpus_index, tmp_path):
     from gradio_client import Client
 
+    from rag.app.ui import build_app
     from rag.pipeline import Pipeline
-    from rag.webapp import build_app
 
     _, index_dir = corpus_index
     cfg = make_config(index_dir, CORPUS, **{"app.auth": "tester:a-long-password", "app.data_dir": str(tmp_path),
@@ -811,8 +811,8 @@ NEW_SECTION = "\n七、推进智慧普法\n(一)建设智慧普法云平台\n203
 
 def _expected(cfg, index_dir) -> dict[str, tuple[str, list]]:
     """Each load question's answer, asked one at a time in this process (no server)."""
+    from rag.app.service import Service
     from rag.pipeline import Pipeline
-    from rag.webservice import Service
 
     svc = Service(Pipeline.from_config(cfg, index_dir), cfg)
     return {q: tuple(svc.ask(q)) for q, _, _ in LOAD_QUESTIONS}
@@ -911,7 +911,7 @@ ODD = st.sampled_from(["\x00", "\x1b[2J", "\u202e", "\u200b", "<script>", "'; --
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(ODD, st.text(max_size=8)), max_size=30).map("".join))
 def test_any_question_gets_an_answer_or_a_question_error(pipeline, q):
-    from rag.query import QuestionError
+    from rag.retrieve.query import QuestionError
 
     try:
         a = pipeline.ask(q)

