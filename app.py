@@ -10,14 +10,9 @@ import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.app.launch import (  # noqa: E402
-    UnsafeLaunch,
-    check_launch,
-    launch_kwargs,
-    open_pipeline,
-    warm_up,
-)
-from rag.config import ConfigError, load_config  # noqa: E402
+from rag.app.launch import check_launch, launch_kwargs, open_pipeline, warm_up  # noqa: E402
+from rag.config import load_config  # noqa: E402
+from rag.errors import ConfigError, UnsafeLaunch  # noqa: E402
 
 
 def main() -> int:

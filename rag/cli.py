@@ -14,43 +14,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-from rag.config import Config, ConfigError, load_config
-
-EXIT_ERROR, EXIT_USAGE = 1, 2
-
-
-class CLIError(RuntimeError):
-    pass
+from rag.config import Config, load_config
+from rag.errors import EXIT_ERROR, CLIError, RagError, guarded
 
 
 def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from rag.index.builder import BuildError
-    from rag.index.store import IndexError_
-    from rag.ingest.document import IngestError
-    from rag.ingest.load import LoadError
-    from rag.models.device import DeviceError
-    from rag.models.embed import EmbeddingError
-    from rag.models.hub import ModelUnavailable
-    from rag.models.rerank import RerankError
-    from rag.retrieve.query import FilterError, QuestionError
-
-    errors: list[type[BaseException]] = [CLIError, ConfigError, BuildError, EmbeddingError, ModelUnavailable,
-                                         IngestError, LoadError, FilterError, QuestionError, IndexError_,
-                                         RerankError, DeviceError]
-    try:
-        from rag.models.generate import LLMError
-
-        errors.append(LLMError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
 
 
 def _progress_printer(enabled: bool):
@@ -246,8 +218,9 @@ def _set_aside(rel_path: str, docs: Path) -> Path | None:
 
 
 def cmd_remove(args) -> int:
+    from rag.errors import IndexMissing
     from rag.index.builder import IndexBuilder
-    from rag.index.store import IndexMissing, read_manifest
+    from rag.index.layout import read_manifest
 
     cfg = _config(args)
     docs, index_dir = cfg.resolve(cfg.corpus.docs), cfg.resolve(cfg.index.dir)
@@ -309,7 +282,7 @@ def cmd_search(args) -> int:
             try:
                 result = pipe.search(item["question"], k, region=args.region, doc=args.doc)
                 _print_json({"id": item["id"], "hits": _hits_json(result.hits)})
-            except _known_errors() as e:
+            except RagError as e:
                 _print_json({"id": item["id"], "hits": [], "error": str(e)})
         return 0
     if args.question is None:
@@ -357,7 +330,7 @@ def cmd_ask(args) -> int:
             try:
                 a = one(item["question"])
                 _print_json({"id": item["id"], **a.to_dict()})
-            except _known_errors() as e:
+            except RagError as e:
                 _print_json({"id": item["id"], "answer": "", "refused": False, "citations": [], "error": str(e)})
         return 0
     if args.question is None:
@@ -463,22 +436,3 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     return guarded(lambda: args.func(args))
-
-
-def guarded(command: Callable[[], int]) -> int:
-    """Run a command: known errors become one line on stderr and exit status 1; RAG_DEBUG=1 re-raises."""
-    try:
-        return command()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as e:
-        if os.environ.get("RAG_DEBUG"):
-            raise
-        if isinstance(e, _known_errors()):
-            print(f"error: {e}", file=sys.stderr)
-        else:
-            print(f"error: {type(e).__name__}: {e} (set RAG_DEBUG=1 for a traceback)", file=sys.stderr)
-        return EXIT_ERROR

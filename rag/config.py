@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = ROOT / "rag.toml"
-
-
-class ConfigError(ValueError):
-    pass
 
 
 @dataclass
@@ -68,7 +66,6 @@ class RetrievalConfig:
     region_boost: float = 1.0  # ≥ 1 puts a named place's documents strictly first (scores are 0..1)
     rerank_model: str = ""  # a CrossEncoder name or local path; empty = off
     rerank_candidates: int = 20
-    context: bool = True  # add the parent heading and neighbours to short hits
     top_k: int = 5
 
 

@@ -1,10 +1,12 @@
 """The pipeline, top to bottom: it only wires the stages together.
 
-    question ─ query.analyse ─ retrieve.HybridRetriever ─ answer.<Answerer> ─ Answer
-    files ─ build.IndexBuilder (load → clean → meta → outline → chunk → embed → store)
+    question ─ followup ─ retrieve.HybridRetriever ─ answer.Evidence ─ refusal gate
+             ─ extractive | generative answerer ─ citation check ─ Answer
+    files ─ index.IndexBuilder (load → clean → meta → outline → chunk → embed → store)
 
 CLI, app and evaluation all go through `Pipeline`; none holds logic of its own. Models are
-created here, once, from the configuration (or passed in), never at import time.
+created here, once, from the configuration (or passed in), never at import time. Every
+question runs on one `snapshot` of the pipeline, fixed to one index version.
 """
 
 from __future__ import annotations
@@ -14,37 +16,36 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
+from rag.answer.citecheck import CitationCheck
+from rag.answer.context import AnswerContext, Draft
+from rag.answer.evidence import Evidence
+from rag.answer.followup import Followup
+from rag.answer.refusal import RefusalGate, refusal_text
 from rag.config import Config
-from rag.index.lexical import tokenize
+from rag.departments import DutyRow, find_duties
+from rag.errors import ConfigError, IndexProblem
+from rag.index.layout import read_manifest
 from rag.index.reader import Index
-from rag.index.store import IndexError_, read_manifest
-from rag.records import Answer, Duty
+from rag.records import Answer
 from rag.retrieve.hybrid import HybridRetriever, SearchResult
-from rag.retrieve.query import resolve_filters
+
+ANSWERERS = ("extractive", "transformers", "openai")
 
 
-@dataclass
-class DutyRow:
-    """One measure with who leads it, who supports it and by when (the 找部门 table)."""
+def make_answer_stages(cfg: Config):
+    """(answerer, follow-up rewriter) for `answer.backend`; an LLM backend is built here."""
+    backend = cfg.answer.backend
+    if backend == "extractive":
+        from rag.answer.extractive import ExtractiveAnswerer
 
-    doc_id: str
-    title: str
-    region: str
-    section: str
-    measure: str  # the measure's own title (its first sentence)
-    lead: list[str]
-    support: list[str]
-    deadlines: list[str]
-    targets: list[str]
-    note: str
-    start: int  # offsets of the note in the document text
-    end: int
-    measure_start: int
-    chunk_id: str = ""
-    score: float = 0.0
+        return ExtractiveAnswerer(cfg.answer.max_chars, cfg.answer.max_citations), Followup()
+    if backend in ("transformers", "openai"):
+        from rag.answer.generative import LLMAnswerer
+        from rag.models.generate import make_llm
 
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        gen = make_llm(backend, cfg.llm)
+        return LLMAnswerer(gen), Followup(gen)
+    raise ConfigError(f"unknown answer backend {backend!r} (known: {', '.join(ANSWERERS)})")
 
 
 @dataclass
@@ -52,8 +53,11 @@ class Pipeline:
     cfg: Config
     index: Index
     embed_model: object = None
-    answerer: object = None
+    answerer: object = None  # ExtractiveAnswerer | LLMAnswerer (anything with stream(evidence, history))
+    followup: Followup | None = None
     reranker: object = None
+    gate: RefusalGate | None = None
+    citecheck: CitationCheck | None = None
     _retriever: HybridRetriever | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _tried: tuple = field(default=("", None), repr=False)  # (manifest version last opened, its error)
@@ -84,12 +88,40 @@ class Pipeline:
                                               max_question_chars=self.cfg.question.max_chars)
         return self._retriever
 
-    def _answerer(self):
-        if self.answerer is None:
-            from rag.answer.extractive import make_answerer
+    def _stages(self) -> None:
+        if self.answerer is None or self.followup is None:
+            answerer, followup = make_answer_stages(self.cfg)
+            self.answerer = self.answerer or answerer
+            self.followup = self.followup or followup
+        if self.gate is None:
+            self.gate = RefusalGate(self.cfg.answer.refusal_threshold, self.cfg.answer.refusal_dense)
+        if self.citecheck is None:
+            self.citecheck = CitationCheck(self.cfg.answer.support_threshold)
 
-            self.answerer = make_answerer(self.cfg)
-        return self.answerer
+    def snapshot(self) -> "Pipeline":
+        """This pipeline fixed to the index version it serves now: what one question uses from
+        start to end, so that a rebuild swapped in meanwhile (`reload_if_changed` in another
+        thread) cannot mix two versions' chunks, offsets and documents in one answer."""
+        self._stages()
+        with self._lock:
+            index = self.index
+            retriever = self.retriever  # created for `index` if a reload reset it
+        return replace(self, index=index, _retriever=retriever)
+
+    def context(self) -> AnswerContext:
+        """What the answer stage may read of this pipeline's index version."""
+        index, retriever = self.index, self.retriever
+        return AnswerContext(
+            documents={d.doc_id: d for d in index.documents()},
+            document=index.document,
+            doc_chunks=index.store.doc_chunks,
+            doc_freq=index.lexical.doc_freq,
+            n_chunks=len(index.lexical),
+            words=index.tokenizer.words,
+            search_doc=lambda question, k, doc_id: retriever.search(question, k, doc=doc_id),
+            max_question_chars=self.cfg.question.max_chars,
+            version=index.version,
+        )
 
     # -- questions
     def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None) -> SearchResult:
@@ -103,71 +135,48 @@ class Pipeline:
                 answer = event
         return answer
 
-    def snapshot(self) -> "Pipeline":
-        """This pipeline fixed to the index version it serves now: what one question uses from
-        start to end, so that a rebuild swapped in meanwhile (`reload_if_changed` in another
-        thread) cannot mix two versions' chunks, offsets and documents in one answer."""
-        answerer = self._answerer()
-        with self._lock:
-            index = self.index
-            retriever = self.retriever  # created for `index` if a reload reset it
-        return replace(self, index=index, answerer=answerer, _retriever=retriever)
-
     def ask_stream(self, question: str, region: str | None = None, doc: str | None = None,
                    history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are produced, then the final, checked `Answer`."""
         pipe = self.snapshot()
-        answerer = pipe.answerer
-        standalone = answerer.condense(question, history or [], pipe) if history else question
-        result = pipe.search(standalone, pipe.cfg.retrieval.top_k, region=region, doc=doc)
-        yield from answerer.stream(question, standalone, result, pipe, history or [])
+        history = history or []
+        evidence = pipe.evidence(question, region, doc, history)
+        ctx, result = evidence.ctx, evidence.result
+        refusal = pipe.gate.check(evidence)
+        if refusal is not None:
+            text = refusal_text(refusal.reason, ctx.documents.values())
+            yield text
+            yield Answer(question, text, [], True, evidence.notice, result.hits)
+            return
+        draft = None
+        for event in pipe.answerer.stream(evidence, history):
+            if isinstance(event, Draft):
+                draft = event
+            else:
+                yield event
+        yield pipe.citecheck.finish(draft, ctx)
+
+    def evidence(self, question: str, region: str | None = None, doc: str | None = None,
+                 history: list[tuple[str, str]] | None = None) -> Evidence:
+        """Follow-up rewriting, retrieval and the evidence gathered from it (call on a snapshot)."""
+        self._stages()
+        standalone = self.followup(question, history or [])
+        result = self.search(standalone, self.cfg.retrieval.top_k, region=region, doc=doc)
+        return Evidence.gather(question, standalone, result, self.context())
 
     # -- who does what
     def departments(self, query: str | None = None, k: int = 20, region: str | None = None,
                     doc: str | None = None) -> list[DutyRow]:
         """Measures with their lead and supporting bodies; with `query`, the ones matching it
-        best (hybrid retrieval limited to chunks that carry responsibility notes)."""
-        return self.snapshot()._departments(query, k, region, doc)
-
-    def _departments(self, query: str | None, k: int, region: str | None, doc: str | None) -> list[DutyRow]:
-        docs = {d.doc_id: d for d in self.index.documents()}
-        allowed_docs = resolve_filters(list(docs.values()), region, doc)
-        rows: list[DutyRow] = []
-        if query:
-            result = self.retriever.search(query, k=max(k, 10), region=region, doc=doc)
-            hits = [(h.chunk, h.score) for h in result.hits if h.chunk.duties]
-            extra = self.retriever.search(query, k=self.cfg.retrieval.candidates, region=region, doc=doc)
-            seen = {c.id for c, _ in hits}
-            hits += [(h.chunk, h.score) for h in extra.hits if h.chunk.duties and h.chunk.id not in seen]
-            # keep the measures that share a word with the query (the best one always stays)
-            words = [w for w in tokenize(result.analysis.normalized, bigrams=False) if len(w) >= 2]
-            words = [w for w in words if not any(w != o and w in o for o in words)]  # 行政复议, not 行政
-            chunks = [hc for i, hc in enumerate(hits) if i == 0 or any(w in hc[0].text for w in words)]
-        else:
-            chunks = [(c, 0.0) for c in self.index.store.iter_chunks() if c.duties
-                      and (allowed_docs is None or c.doc_id in allowed_docs)]
-        for c, score in chunks:
-            meta = docs[c.doc_id].meta if c.doc_id in docs else None
-            for d in c.duties:
-                rows.append(self._row(c, d, meta, score))
-        return rows[:k] if query else rows
-
-    @staticmethod
-    def _row(chunk, duty: Duty, meta, score: float) -> DutyRow:
-        from rag.ingest.duties import measure_title
-
-        return DutyRow(
-            doc_id=chunk.doc_id, title=meta.title if meta else chunk.doc_id, region=meta.region if meta else "",
-            section=chunk.section, measure=measure_title(duty.measure), lead=duty.lead, support=duty.support,
-            deadlines=duty.deadlines, targets=duty.targets, note=duty.note, start=duty.start, end=duty.end,
-            measure_start=duty.measure_start, chunk_id=chunk.chunk_id, score=round(float(score), 4),
-        )
+        best (see `rag.departments`)."""
+        pipe = self.snapshot()
+        return find_duties(pipe.index, pipe.retriever, query, k, region, doc, pipe.cfg.retrieval.candidates)
 
     # -- index versions
     def reload_if_changed(self) -> bool:
         """Switch to a newer index version if one was built meanwhile (running questions keep
         the version they started with: see `snapshot`). A new version that cannot be opened
-        raises its IndexError_ each time, without being opened again, until another build."""
+        raises its IndexProblem each time, without being opened again, until another build."""
         manifest = read_manifest(self.index.dir)
         if manifest is None or manifest["version"] == self.index.version:
             return False
@@ -181,7 +190,7 @@ class Pipeline:
                 return False
             try:
                 fresh = Index.open(self.index.dir, self.cfg)
-            except IndexError_ as e:
+            except IndexProblem as e:
                 self._tried = (manifest["version"], e)
                 raise
             self._tried = (manifest["version"], None)

@@ -15,12 +15,9 @@ class Slowed:
         self.delay = delay
         self.seen_history: list = []
 
-    def condense(self, question, history, pipeline):
+    def stream(self, ev, history):
         self.seen_history.append(list(history))
-        return self.inner.condense(question, history, pipeline)
-
-    def stream(self, question, standalone, result, pipeline, history):
-        for event in self.inner.stream(question, standalone, result, pipeline, history):
+        for event in self.inner.stream(ev, history):
             if isinstance(event, str) and self.delay:
                 time.sleep(self.delay)
             yield event

@@ -4,9 +4,10 @@ import re
 
 import pytest
 
-from rag.answer.extractive import LLMAnswerer, condense_without_llm
+from rag.answer.followup import Followup, condense_without_llm
+from rag.answer.generative import LLMAnswerer
+from rag.errors import QuestionError
 from rag.records import Answer
-from rag.retrieve.query import QuestionError
 
 
 def check_citations_point_into_sources(pipeline, answer):
@@ -181,9 +182,8 @@ def llm_pipeline(pipeline):
 
     def make(reply):
         gen = ScriptedGenerator(reply)
-        gate = pipeline._answerer()
         p = Pipeline(cfg=pipeline.cfg, index=pipeline.index, embed_model=pipeline.embedding,
-                     answerer=LLMAnswerer(gen, gate, support_threshold=0.3))
+                     answerer=LLMAnswerer(gen), followup=Followup(gen))
         return replace(p), gen
 
     return make
@@ -228,11 +228,14 @@ class TwoStepGenerator(ScriptedGenerator):
 
 
 def test_follow_up_is_rewritten_by_the_llm_when_there_is_one(pipeline):
+    from dataclasses import replace
+
     from rag.pipeline import Pipeline
 
     gen = TwoStepGenerator("利通区行政复议工作由哪个部门牵头?", "利通区行政复议由区政府法制办牵头[1]。")
-    p = Pipeline(cfg=pipeline.cfg, index=pipeline.index, embed_model=pipeline.embedding,
-                 answerer=LLMAnswerer(gen, pipeline._answerer(), support_threshold=0.2))
+    cfg = replace(pipeline.cfg, answer=replace(pipeline.cfg.answer, support_threshold=0.2))
+    p = Pipeline(cfg=cfg, index=pipeline.index, embed_model=pipeline.embedding,
+                 answerer=LLMAnswerer(gen), followup=Followup(gen))
     history = [("user", "利通区怎么规范行政复议案件办理?"), ("assistant", "……")]
     a = p.ask("那牵头部门是谁?", history=history)
     assert "利通区怎么规范行政复议案件办理" in gen.condense_prompt and "那牵头部门是谁" in gen.condense_prompt

@@ -22,9 +22,9 @@ from rag.app.feedback import (
     eval_draft,
     feedback_record,
 )
-from rag.app.launch import UnsafeLaunch, check_launch, is_loopback, parse_auth
+from rag.app.launch import check_launch, is_loopback, parse_auth
 from rag.app.status import index_problem, stale_notice, status_html, user_message
-from rag.index.store import IndexCorrupt, IndexMismatch, IndexMissing
+from rag.errors import IndexCorrupt, IndexMismatch, IndexMissing, UnsafeLaunch
 from rag.records import Answer, Citation, DocMeta, Document, Section
 
 XSS = "<script>alert('x')</script>"
@@ -47,12 +47,11 @@ FAKE_EMBEDDING_ANSWERS = {"answer.refusal_dense": 0}
 def app_pipeline(corpus_index, app_cfg):
     """A pipeline of its own (the session one stays untouched) with the default extractive
     answerer, slowed down a little so that concurrent answers overlap."""
-    from rag.answer.extractive import make_answerer
-    from rag.pipeline import Pipeline
+    from rag.pipeline import Pipeline, make_answer_stages
 
     _, index_dir = corpus_index
     pipe = Pipeline.from_config(app_cfg, index_dir)
-    pipe.answerer = Slowed(make_answerer(app_cfg), delay=0.08)
+    pipe.answerer = Slowed(make_answer_stages(app_cfg)[0], delay=0.08)
     return pipe
 
 

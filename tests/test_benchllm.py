@@ -17,9 +17,8 @@ def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypat
     prompts = build_prompts(3, out, str(index_dir))
     assert len(prompts) == 3 and [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()] == \
         [[list(m) for m in p] for p in prompts]
-    from rag.answer.extractive import as_sources, llm_hits
+    from rag.answer.generative import as_sources, build_answer_messages, llm_hits
     from rag.evaluation.runner import load_questions
-    from rag.models.generate import build_answer_messages
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(cfg, index_dir)
@@ -27,7 +26,7 @@ def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypat
     for q, p in zip(questions, prompts):
         assert [role for role, _ in p] == ["system", "user"]
         assert '<source n="1"' in p[1][1] and '<source n="6"' not in p[1][1]  # at most five sections
-        assert p == build_answer_messages(q, as_sources(llm_hits(pipeline.search(q))))  # the LLM answerer's own
+        assert p == build_answer_messages(q, as_sources(llm_hits(pipeline.snapshot().evidence(q))))  # the LLM answerer's own
 
 
 def test_char_tokenizer_one_token_per_character():

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from rag.ingest.clean import clean_document, normalize, normalize_for_match
+from rag.ingest.clean import clean_document
+from rag.text.normalize import normalize, normalize_for_match
 from tests.conftest import CORPUS
 
 FILES = sorted(p.name for p in CORPUS.iterdir())

@@ -13,18 +13,15 @@ import numpy as np
 import pytest
 from tinymodels import tiny_qwen2, tiny_sentence_transformer
 
+from rag.answer.context import Source
+from rag.answer.generative import build_answer_messages, generate_answer
 from rag.answer.prompts import render
 from rag.config import EmbeddingConfig, LLMConfig
-from rag.models.device import DeviceError, resolve_device
-from rag.models.embed import EmbeddingError, embed_passages, embed_query, make_embedding
-from rag.models.generate import (
-    LLMError,
-    Source,
-    build_answer_messages,
-    generate_answer,
-    make_llm,
-)
-from rag.models.rerank import RerankError, make_reranker
+from rag.errors import DeviceError, EmbeddingError, LLMError, RerankError
+from rag.models.device import resolve_device
+from rag.models.embed import embed_passages, embed_query, make_embedding
+from rag.models.generate import make_llm
+from rag.models.rerank import make_reranker
 
 torch = pytest.importorskip("torch")
 GPU = torch.cuda.is_available()

@@ -5,10 +5,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.ingest.chunk import OutlineChunker
-from rag.ingest.clean import clean_document, normalize
+from rag.ingest.clean import clean_document
 from rag.ingest.duties import find_duties
 from rag.ingest.meta import extract_meta
 from rag.ingest.outline import parse_outline
+from rag.text.normalize import normalize
 
 # text built from the pieces that matter: outline labels, notes, glosses, punctuation, CJK
 PIECES = st.sampled_from([

@@ -28,9 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.cli import main
+from rag.errors import IndexProblem
 from rag.index.builder import IndexBuilder
+from rag.index.layout import MANIFEST, read_manifest
 from rag.index.reader import Index
-from rag.index.store import MANIFEST, IndexError_, read_manifest
 from rag.records import Answer
 
 pytestmark = [  # gradio's queue uses pandas options that pandas 3 deprecates (not our code)
@@ -356,10 +357,13 @@ def test_the_extractive_answerer_only_quotes(injected):
     in a document (or is a fixed phrase), and the injected order is never carried out — its
     words appear only as part of the quoted sentence that contains them."""
     import rag.answer.extractive as answer_module
+    import rag.messages as messages_module
+    from rag.answer.refusal import refusal_text
 
     texts = [injected.index.document(d.doc_id).text for d in injected.index.documents()]
-    fixed = re.findall(r"[\u3400-\u9fff]{6,}", Path(answer_module.__file__).read_text(encoding="utf-8"))
-    allowed = "\n".join(texts + fixed + [answer_module.refusal_text("", [])])
+    sources = [*Path(answer_module.__file__).parent.glob("*.py"), Path(messages_module.__file__)]
+    fixed = [s for p in sources for s in re.findall(r"[\u3400-\u9fff]{6,}", p.read_text(encoding="utf-8"))]
+    allowed = "\n".join(texts + fixed + [refusal_text("", [])])
     for q in INJECTION_QUESTIONS:
         a = injected.ask(q)
         body = re.sub(r"\[\d+\]", "", a.text)
@@ -381,12 +385,13 @@ def test_the_extractive_answerer_only_quotes(injected):
 def test_the_llm_sees_injected_text_only_inside_a_source_fence(injected):
     from test_answer import ScriptedGenerator
 
-    from rag.answer.extractive import LLMAnswerer
+    from rag.answer.followup import Followup
+    from rag.answer.generative import LLMAnswerer
     from rag.pipeline import Pipeline
 
     gen = ScriptedGenerator("县级政务公开专区要求2024年底前建成[1]。")
     p = Pipeline(cfg=injected.cfg, index=injected.index, embed_model=injected.embedding,
-                 answerer=LLMAnswerer(gen, injected._answerer(), support_threshold=0.3))
+                 answerer=LLMAnswerer(gen), followup=Followup(gen))
     a = p.ask("安宁县政务公开专区什么时候建成?")
     assert not a.refused and gen.messages
     system = gen.messages[0]
@@ -452,7 +457,7 @@ def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypat
 
     cfg, docs, index_dir = _build_small(tmp_path)
     DAMAGE[damage](index_dir, read_manifest(index_dir)["version"])
-    with pytest.raises(IndexError_, match="make index"):
+    with pytest.raises(IndexProblem, match="make index"):
         Index.open(index_dir, cfg)
 
     monkeypatch.setenv("RAG_EMBEDDING_BACKEND", "test-bigram")
@@ -463,7 +468,7 @@ def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypat
         assert code == 1 and one_line_error(err) and "make index" in err, (args, err)
 
     source = open_pipeline(cfg, index_dir)
-    assert isinstance(source, IndexError_)
+    assert isinstance(source, IndexProblem)
     demo = build_app(source, cfg)
     svc = demo.rag_service
     status = svc.status()
@@ -557,14 +562,16 @@ def test_a_full_disk_leaves_the_previous_index_serving(rag, tmp_path, monkeypatc
     incoming.parent.mkdir()
     incoming.write_text(NEW_DOC, encoding="utf-8")
     if where == "manifest":
-        real = build_module.write_json_atomic
+        import rag.index.layout as layout_module
+
+        real = layout_module.write_json_atomic
 
         def write(path, data):
             if Path(path) == rag.index / MANIFEST:
                 _enospc()
             real(path, data)
 
-        monkeypatch.setattr(build_module, "write_json_atomic", write)
+        monkeypatch.setattr(layout_module, "write_json_atomic", write)
     elif where == "store":
         def full(*a, **k):
             raise sqlite3.OperationalError("database or disk is full")
@@ -591,27 +598,23 @@ def test_a_full_disk_leaves_the_previous_index_serving(rag, tmp_path, monkeypatc
 def test_a_question_keeps_the_index_version_it_started_with(tmp_path):
     """A rebuild swapped in by another user's request while this question is being answered
     (reload_if_changed) does not change the index under it."""
-    from rag.answer.extractive import make_answerer
-    from rag.pipeline import Pipeline
+    from rag.pipeline import Pipeline, make_answer_stages
 
     cfg, docs, index_dir = _build_small(tmp_path)
     cfg.answer.refusal_dense = 0
     pipe = Pipeline.from_config(cfg, index_dir)
-    inner = make_answerer(cfg)
+    inner, _ = make_answer_stages(cfg)
     seen = []
 
     class SwapMidway:
-        def condense(self, question, history, pipeline):
-            return question
-
-        def stream(self, question, standalone, result, pipeline, history):
-            seen.append(pipeline.index.version)
+        def stream(self, ev, history):
+            seen.append(ev.ctx.version)
             path = sorted(docs.iterdir())[0]
             path.write_text(path.read_text(encoding="utf-8") + "\n五、新增\n新的内容。", encoding="utf-8")
             IndexBuilder(cfg).build(docs, index_dir)
             assert pipe.reload_if_changed()  # what the app does for the next user
-            seen.append(pipeline.index.version)
-            yield from inner.stream(question, standalone, result, pipeline, history)
+            seen.append(ev.ctx.version)
+            yield from inner.stream(ev, history)
 
     pipe.answerer = SwapMidway()
     v1 = pipe.index.version
@@ -627,7 +630,7 @@ def test_feedback_keeps_only_question_answer_and_citations(tmp_path):
     from rag.app.service import Service
 
     cfg = make_config(tmp_path / "none", **{"app.data_dir": str(tmp_path / "var")})
-    svc = Service(IndexError_("no index"), cfg)
+    svc = Service(IndexProblem("no index"), cfg)
     turn = {"question": "问题?", "answer": "回答[1]", "refused": False, "msg_index": 3, "index_version": "v-1",
             "user": "张三", "ip": "10.0.0.8", "session_hash": "abc", "headers": {"cookie": "secret"},
             "citations": [{"n": 1, "doc_id": "002_x", "title": "标题", "section": "一、总则", "text": "全文" * 100,
@@ -650,8 +653,9 @@ def test_feedback_keeps_only_question_answer_and_citations(tmp_path):
 # ================================================================== launching
 
 def test_the_app_listens_on_localhost_unless_a_login_is_configured():
-    from rag.app.launch import UnsafeLaunch, check_launch, launch_kwargs
+    from rag.app.launch import check_launch, launch_kwargs
     from rag.config import load_config
+    from rag.errors import UnsafeLaunch
 
     default = load_config(env={})
     assert default.app.host == "127.0.0.1" and launch_kwargs(default)["server_name"] == "127.0.0.1"
@@ -677,9 +681,8 @@ def live(tmp_path_factory):
     from apphelpers import Slowed
     from gradio_client import Client
 
-    from rag.answer.extractive import make_answerer
     from rag.app.ui import build_app
-    from rag.pipeline import Pipeline
+    from rag.pipeline import Pipeline, make_answer_stages
 
     root = tmp_path_factory.mktemp("live")
     docs = root / "docs"
@@ -687,7 +690,7 @@ def live(tmp_path_factory):
     cfg = make_config(root / "index", docs, **{"app.data_dir": str(root / "var"), "answer.refusal_dense": 0})
     IndexBuilder(cfg).build(docs, root / "index")
     pipe = Pipeline.from_config(cfg, root / "index")
-    pipe.answerer = Slowed(make_answerer(cfg), delay=0.01)
+    pipe.answerer = Slowed(make_answer_stages(cfg)[0], delay=0.01)
     demo = build_app(pipe, cfg)
     url = launch(demo, cfg)
     yield SimpleNamespace(url=url, demo=demo, svc=demo.rag_service, cfg=cfg, docs=docs, index=root / "index",
@@ -911,7 +914,7 @@ ODD = st.sampled_from(["\x00", "\x1b[2J", "\u202e", "\u200b", "<script>", "'; --
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(ODD, st.text(max_size=8)), max_size=30).map("".join))
 def test_any_question_gets_an_answer_or_a_question_error(pipeline, q):
-    from rag.retrieve.query import QuestionError
+    from rag.errors import QuestionError
 
     try:
         a = pipeline.ask(q)

@@ -6,9 +6,10 @@ import shutil
 import numpy as np
 import pytest
 
-from rag.index.builder import BuildError, IndexBuilder
+from rag.errors import BuildError, IndexCorrupt, IndexMismatch, IndexMissing
+from rag.index.builder import IndexBuilder
+from rag.index.layout import MANIFEST
 from rag.index.reader import Index
-from rag.index.store import MANIFEST, IndexCorrupt, IndexMismatch, IndexMissing
 from tests.conftest import make_config
 
 

@@ -20,11 +20,13 @@ import numpy as np
 import pytest
 from conftest import CORPUS, BigramEmbedding, make_config
 
-from rag.index import lexical as lexical
+from rag.index import lexical
 from rag.index.builder import IndexBuilder
+from rag.index.layout import read_manifest
 from rag.index.reader import Index
-from rag.index.store import ChunkStore, read_manifest
+from rag.index.store import ChunkStore
 from rag.index.vectors import ChunkVectorStore, choose_kind, make_faiss_index
+from rag.text.tokenize import Tokenizer, full_segmenter, write_dictionary
 
 KINDS = ("flat", "ivf", "hnsw")
 
@@ -170,7 +172,7 @@ def test_removing_a_document_removes_its_vectors(tmp_path, kind):
     for c in victim_chunks[:15]:
         q = np.asarray(model.get_text_embedding(c.text), dtype=np.float32)
         assert not victim_ids & set(after.vectors.search(q, 20)[0].tolist())
-        assert not victim_ids & {cid for cid, _ in after.lexical.search(c.text, 20)}
+        assert not victim_ids & {cid for cid, _ in after.lexical.search(after.tokenizer.tokens(c.text), 20)}
 
 
 def test_plain_faiss_vector_store_cannot_delete_ours_can():
@@ -261,33 +263,32 @@ def test_numpy_bm25_scores_like_bm25s(corpus_index):
     ref.index([t or [""] for t in toks], show_progress=False)
     ours = lexical.LexicalIndex.build(toks, ids)
     for q in ["利通区行政执法公示由哪个部门负责", "宁夏五级网上政务全覆盖", "陕西 法治督察", "nothing"]:
-        want = np.asarray(ref.get_scores_from_ids(ref.get_tokens_ids(lexical.tokenize(q))), dtype=np.float32)
-        assert np.allclose(ours.scores(q), want, atol=1e-4)
+        tokens = Tokenizer().tokens(q)
+        want = np.asarray(ref.get_scores_from_ids(ref.get_tokens_ids(tokens)), dtype=np.float32)
+        assert np.allclose(ours.scores(tokens), want, atol=1e-4)
 
 
 def test_lexical_filter_by_allowed_ids(corpus_index):
     cfg, index_dir = corpus_index
     idx = Index.open(index_dir, cfg)
     allowed = np.asarray(idx.store.chunk_ids([idx.documents()[0].doc_id]), dtype=np.int64)
-    res = idx.lexical.search("法治政府建设", 10, allowed)
+    tokens = idx.tokenizer.tokens("法治政府建设")
+    res = idx.lexical.search(tokens, 10, allowed)
     assert res and all(cid in set(allowed.tolist()) for cid, _ in res)
-    assert idx.lexical.search("法治政府建设", 10, set(allowed.tolist())) == res
-    assert idx.lexical.search("法治政府建设", 10, np.zeros(0, np.int64)) == []
+    assert idx.lexical.search(tokens, 10, set(allowed.tolist())) == res
+    assert idx.lexical.search(tokens, 10, np.zeros(0, np.int64)) == []
 
 
 def test_question_tokens_without_full_dictionary(tmp_path, corpus_index):
     """The SQLite copy of jieba's prefix dictionary segments exactly like the real one."""
     cfg, index_dir = corpus_index
-    lexical.write_query_dictionary(tmp_path)
+    path = write_dictionary(tmp_path / "dict.sqlite")
     texts = [c.text for c in Index.open(index_dir, cfg).store.iter_chunks()][:60]
     texts += ["利通区行政执法公示由哪个部门负责?", "宁夏要求什么时候前实现区市县乡村五级网上政务全覆盖?"]
-    import jieba
-
-    lexical._jieba()  # the full dictionary, for the reference
-    light = jieba.Tokenizer()
-    light.FREQ, light.total, light.initialized = lexical._SQLiteFreq(tmp_path / lexical.QUERY_DICT_FILE), jieba.dt.total, True
+    light = Tokenizer(path).light_segmenter()
+    full = full_segmenter()  # the whole dictionary, for the reference
     for t in texts:
-        assert light.lcut_for_search(t) == jieba.dt.lcut_for_search(t)
+        assert light.lcut_for_search(t) == full.lcut_for_search(t)
 
 
 # ---------------------------------------------------------------- opening a large index

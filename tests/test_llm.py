@@ -21,18 +21,14 @@ from rag.answer.citecheck import (
     parse_citations,
     split_sentences,
 )
-from rag.answer.prompts import PromptError, load_template, render
+from rag.answer.context import Source
+from rag.answer.followup import condense_question
+from rag.answer.generative import build_answer_messages, format_sources, generate_answer
+from rag.answer.prompts import load_template, render
 from rag.config import LLMConfig
-from rag.models.generate import (
-    REFUSAL,
-    LLMError,
-    Source,
-    build_answer_messages,
-    condense_question,
-    format_sources,
-    generate_answer,
-    make_llm,
-)
+from rag.errors import LLMError, PromptError
+from rag.messages import LLM_REFUSAL as REFUSAL
+from rag.models.generate import make_llm
 
 QUESTION = "利通区法治政府建设由哪个部门牵头?"
 SOURCES = [

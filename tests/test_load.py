@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rag.errors import LoadError
 from rag.ingest.load import (
     BINARY_CONTROL_SHARE,
     NO_TEXT_LAYER,
     SUPPORTED,
     Loaded,
-    LoadError,
     decode_bytes,
     iter_corpus,
     load_file,

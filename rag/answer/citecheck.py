@@ -1,5 +1,9 @@
-"""Check the citation markers of a generated answer against the sources it was given.
+"""The citation check: the last stage of every answer, and the lexical checks it uses.
 
+`CitationCheck.finish(draft, ctx)` turns an answerer's `Draft` into the `Answer`: a quoted
+draft (extractive) has each quote verified against its document's text at its offsets; a
+generated draft has its markers cleaned and renumbered and the sentences its sources do not
+support dropped (a draft left empty, or one the model itself refused, becomes a refusal).
 No model is involved; everything is lexical and deterministic.
 
 * Markers: `[1]`, `[2][3]`, `[1,2]`, `[1、2]`, `[1-3]` and the full-width `【1】`, `［1］`
@@ -21,10 +25,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-if TYPE_CHECKING:
-    from rag.models.generate import Source
+from rag.messages import LLM_SAYS_NOT_COVERED, LLM_UNSUPPORTED, REFUSAL_PREFIX
+from rag.records import Answer, Citation
 
-REFUSAL_PREFIX = "资料中没有"
+if TYPE_CHECKING:  # pragma: no cover
+    from rag.answer.context import AnswerContext, Draft, Source
 
 _NUM = r"\d{1,3}"
 _SEP = r"\s*(?:[,，、;；]|[-–~～])\s*"
@@ -227,3 +232,52 @@ def check_citations(
         flagged=flagged,
         dropped=dropped,
     )
+
+
+class CitationCheck:
+    """The citation-check stage (see the module docstring)."""
+
+    def __init__(self, support_threshold: float = 0.3):
+        self.support_threshold = support_threshold
+
+    def finish(self, draft: "Draft", ctx: "AnswerContext") -> Answer:
+        from rag.answer.refusal import refusal_text
+
+        def refuse(reason: str) -> Answer:
+            return Answer(draft.question, refusal_text(reason, ctx.documents.values()), [], True, draft.notice,
+                          draft.hits)
+
+        if draft.refusal:
+            return refuse(draft.refusal)
+        if draft.quoted:
+            return Answer(draft.question, draft.text, self._verified(draft.sources, ctx), False, draft.notice,
+                          draft.hits)
+        from rag.answer.context import Source
+
+        sources = [Source(n=c.n, title=c.title, section=c.section, text=c.text) for c in draft.sources]
+        checked = check_citations(draft.text, sources, self.support_threshold)
+        if checked.refusal or draft.text.startswith(REFUSAL_PREFIX):
+            return refuse(LLM_SAYS_NOT_COVERED)
+        renumber = {old: new for new, old in enumerate(checked.used, 1)}
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber[int(m.group(1))]}]" if int(m.group(1)) in renumber else "",
+                      checked.text)
+        if not text.strip():
+            return refuse(LLM_UNSUPPORTED)
+        by_n = {c.n: c for c in draft.sources}
+        citations = [Citation(**{**by_n[old].to_dict(), "n": renumber[old], "page": by_n[old].page})
+                     for old in checked.used]
+        return Answer(draft.question, text, citations, False, draft.notice, draft.hits)
+
+    @staticmethod
+    def _verified(citations: list[Citation], ctx: "AnswerContext") -> list[Citation]:
+        """The quotes of a quoted draft, each checked to be its document's text at its offsets
+        (an answerer bug would otherwise cite a place the quote is not). A quote that fails
+        is a bug: it raises rather than show a wrong source."""
+        texts: dict[str, str] = {}
+        for c in citations:
+            if c.doc_id not in texts:
+                doc = ctx.document(c.doc_id)
+                texts[c.doc_id] = doc.text if doc is not None else ""
+            if texts[c.doc_id][c.start:c.end] != c.text:
+                raise AssertionError(f"citation [{c.n}] of {c.doc_id} does not match the text at {c.start}:{c.end}")
+        return citations

@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.config import ROOT
+from rag.errors import PromptError
 
 PROMPTS_DIR = ROOT / "prompts"
 SUFFIX = ".txt"
-
-
-class PromptError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)

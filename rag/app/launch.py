@@ -11,12 +11,9 @@ from __future__ import annotations
 import ipaddress
 
 from rag.config import Config
+from rag.errors import UnsafeLaunch
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
-
-
-class UnsafeLaunch(RuntimeError):
-    """The configuration would expose the app in a way it must not; the message says how to fix it."""
 
 
 def is_loopback(host: str) -> bool:
@@ -69,12 +66,12 @@ def check_launch(cfg: Config) -> list[str]:
 
 def open_pipeline(cfg: Config, index_dir=None):
     """The pipeline, or the exception that prevented opening it (shown in the page)."""
-    from rag.index.store import IndexError_
+    from rag.errors import IndexProblem
     from rag.pipeline import Pipeline
 
     try:
         return Pipeline.from_config(cfg, index_dir)
-    except IndexError_ as e:
+    except IndexProblem as e:
         return e
 
 

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from rag.app import view as view
 from rag.app.feedback import FeedbackLog
 from rag.app.status import stale_reasons, status_html, user_message
+from rag.errors import is_expected
 from rag.records import UNKNOWN, Answer
 
 log = logging.getLogger("rag.web")
@@ -84,18 +85,19 @@ class Service:
             self._try_reopen()
         if self._pipeline is None:
             raise self._error  # type: ignore[misc]
-        from rag.index.store import IndexError_
+        from rag.errors import IndexProblem
 
         try:
             self._pipeline.reload_if_changed()
             self._reload_warning = ""
-        except IndexError_ as e:  # a broken new build: keep serving the version we have
+        except IndexProblem as e:  # a broken new build: keep serving the version we have
             self._reload_warning = f"新建的索引无法使用,继续使用当前版本:{e}"
             log.warning("index reload failed: %s", e)
         return self._pipeline
 
     def _try_reopen(self) -> None:
-        from rag.index.store import MANIFEST, IndexError_
+        from rag.errors import IndexProblem
+        from rag.index.layout import MANIFEST
         from rag.pipeline import Pipeline
 
         with self._lock:
@@ -107,7 +109,7 @@ class Service:
             try:
                 self._pipeline = Pipeline.from_config(self.cfg, self.index_dir)
                 self._error = None
-            except IndexError_ as e:
+            except IndexProblem as e:
                 self._error = e
 
     def available(self) -> bool:
@@ -147,7 +149,8 @@ class Service:
 
     def doc_choices(self, region: str | None = None) -> list[tuple[str, str]]:
         """("title", doc_id) of the documents, limited to `region` when given."""
-        from rag.retrieve.query import FilterError, resolve_filters
+        from rag.errors import FilterError
+        from rag.retrieve.query import resolve_filters
 
         try:
             docs = self.current().index.documents()
@@ -186,7 +189,7 @@ class Service:
             html = view.answer_html(final, view.passages_for_answer(index, final))
             yield ChatEvent("final", html, turn_record(question, final, version, msg_index))
         except Exception as e:  # shown in the chat; unexpected ones are logged with a traceback
-            if not _expected(e):
+            if not is_expected(e):
                 log.exception("question failed: %r", question[:200])
             yield ChatEvent("error", view.error_html(user_message(e)))
 
@@ -209,7 +212,7 @@ class Service:
         try:
             return view.duty_source_html(self.current().index, DutyRow(**row))
         except Exception as e:
-            if not _expected(e):
+            if not is_expected(e):
                 log.exception("duty source failed")
             return view.error_html(user_message(e))
 
@@ -231,7 +234,7 @@ class Service:
                 return view.error_html("这份文件已不在索引中(索引可能已更新),请刷新页面。")
             return view.document_html(doc, index.sections(doc_id), view.document_meta_rows(rec))
         except Exception as e:
-            if not _expected(e):
+            if not is_expected(e):
                 log.exception("document view failed")
             return view.error_html(user_message(e))
 
@@ -242,13 +245,6 @@ class Service:
 
     def draft(self, turn: dict) -> dict:
         return self.feedback.draft(turn["question"], turn["answer"], turn.get("citations", []))
-
-
-def _expected(e: BaseException) -> bool:
-    from rag.index.store import IndexError_
-    from rag.retrieve.query import FilterError, QuestionError
-
-    return isinstance(e, (QuestionError, FilterError, IndexError_))
 
 
 def find_turn(turns: list[dict], msg_index: Any) -> dict | None:

@@ -12,7 +12,18 @@ import re
 from pathlib import Path
 
 from rag.app.view import esc
-from rag.index.store import IndexCorrupt, IndexMismatch, IndexMissing
+from rag.errors import (
+    ConfigError,
+    EmbeddingError,
+    FilterError,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    IndexProblem,
+    LLMError,
+    ModelUnavailable,
+    QuestionError,
+)
 
 ANSWER_BACKENDS = {"extractive": "抽取式(不使用大模型)", "transformers": "本地大模型", "openai": "大模型服务"}
 
@@ -113,24 +124,15 @@ def stale_reasons(pipeline, cfg) -> list[str]:
 
 def user_message(error: BaseException) -> str:
     """What the page says when a question or search fails (no traceback, one sentence)."""
-    from rag.index.store import IndexError_
-    from rag.retrieve.query import FilterError, QuestionError
-
     detail = str(error).strip()
     if isinstance(error, QuestionError):
         return "请输入要查询的问题:问题不能为空,也不能只有标点符号。"
     if isinstance(error, FilterError):
         return f"没有符合筛选条件的文件,请重新选择地区或文件。({detail})"
-    if isinstance(error, IndexError_):
+    if isinstance(error, IndexProblem):
         return index_problem(error)
-    from rag.config import ConfigError
-    from rag.models.embed import EmbeddingError
-    from rag.models.generate import LLMError
-    from rag.models.hub import ModelUnavailable
-
     if isinstance(error, (EmbeddingError, ConfigError)):
         return f"检索模型无法使用,请联系管理员检查配置(rag.toml)。({detail})"
-
     if isinstance(error, (LLMError, ModelUnavailable)):
         return f"大模型暂时不可用,请稍后再试。({detail})"
     return "处理这个问题时出错了,请稍后再试;如果问题持续出现,请联系管理员。"

@@ -11,9 +11,10 @@ API endpoints (gradio_client): `ask(question, region="", doc="") -> (answer, cit
 
 
 from rag.app import view as view
-from rag.app.service import Service, _expected, find_turn, log
+from rag.app.service import Service, find_turn, log
 from rag.app.status import user_message
 from rag.app.style import CSS
+from rag.errors import is_expected
 
 TITLE = "法治政府建设文件问答"
 EXAMPLES = [
@@ -43,7 +44,7 @@ def api_error(e: BaseException):
     else is logged once with its own traceback."""
     import gradio as gr
 
-    if not _expected(e):
+    if not is_expected(e):
         log.error("API request failed", exc_info=e)
     return gr.Error(user_message(e), print_exception=False)
 

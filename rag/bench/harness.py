@@ -308,13 +308,13 @@ class SyntheticCorpus:
         return out
 
     def _tok(self, piece: str) -> tuple[list[str], list[str]]:
-        from rag.index import lexical
+        from rag.text.tokenize import CJK_RUN_RE, full_segmenter, tokens_of
 
         hit = self._tok_cache.get(piece)
         if hit is None:
-            words = lexical._tokens(lexical._jieba().lcut_for_search(piece), piece, False)
+            words = tokens_of(full_segmenter().lcut_for_search(piece), piece, False)
             bigrams = []
-            for run in lexical._CJK_RUN_RE.findall(piece):
+            for run in CJK_RUN_RE.findall(piece):
                 bigrams.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
             hit = (words, bigrams)
             if len(self._tok_cache) < 3_000_000:
@@ -401,8 +401,8 @@ class SyntheticCorpus:
 
     def check_tokens(self, n: int = 40) -> float:
         """Share of sampled synthetic chunks whose tokens equal tokenize(lexical_text(...))."""
-        from rag.index import lexical
         from rag.ingest.document import header, lexical_text
+        from rag.text.tokenize import Tokenizer
 
         rng = np.random.default_rng(123)
         ok = total = 0
@@ -410,7 +410,7 @@ class SyntheticCorpus:
             hdr = header(doc)
             for c, t in zip(chunks[:3], toks[:3]):
                 total += 1
-                ok += lexical.tokenize(lexical_text(hdr, c)) == t
+                ok += Tokenizer().tokens(lexical_text(hdr, c)) == t
             if total >= n:
                 break
         return ok / max(total, 1)
@@ -459,35 +459,31 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     ChunkVectorStore (the type choose_kind picks from the configuration), the builder's
     manifest and documents list, the query dictionary. With `vectors_out`, the raw vectors and
     ids are kept there (vectors.npy, ids.npy) for exact ground truth."""
-    from rag.index import lexical
-    from rag.index.builder import BuildReport, DocResult, IndexBuilder
+    from rag.index.builder import BuildReport, DocResult
     from rag.index.embcache import text_hash
-    from rag.index.store import (
-        LEXICAL_DIR,
-        MANIFEST,
-        STORE_FILE,
-        VECTORS_FILE,
-        ChunkStore,
-        write_json_atomic,
-    )
+    from rag.index.layout import IndexLayout, make_manifest
+    from rag.index.lexical import LexicalBuilder
+    from rag.index.store import ChunkStore
     from rag.index.vectors import (
         ChunkVectorStore,
         choose_kind,
         ivf_training_size,
         make_faiss_index,
     )
+    from rag.text.tokenize import Tokenizer, write_dictionary
 
     index_dir = Path(index_dir)
     if index_dir.exists():
         shutil.rmtree(index_dir)
+    layout = IndexLayout(index_dir)
     version = "v-20000101T000000-syn"
-    vdir = index_dir / version
+    vdir = layout.version_dir(version)
     vdir.mkdir(parents=True)
-    lexical.load_full_dictionary()
+    Tokenizer.load_full()
     t_all = time.perf_counter()
     rng = np.random.default_rng(seed)
-    store = ChunkStore(vdir / STORE_FILE, readonly=False)
-    lex = lexical.LexicalBuilder()
+    store = ChunkStore(layout.store(vdir), readonly=False)
+    lex = LexicalBuilder()
     if vectors_out is not None:
         vectors_out.mkdir(parents=True, exist_ok=True)
         vec_mm = np.lib.format.open_memmap(vectors_out / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, corpus.dim))
@@ -525,7 +521,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
         np.save(vectors_out / "ids.npy", all_ids[:made])
     t0 = time.perf_counter()
     lx = lex.finish()
-    lx.save(vdir / LEXICAL_DIR)
+    lx.save(layout.lexical(vdir))
     t["lexical_finish"] = time.perf_counter() - t0
     del lx, lex
     # vectors: the type the configuration ("auto": by size) picks
@@ -540,7 +536,7 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     vectors = ChunkVectorStore(index, hnsw_ef_search=cfg.index.hnsw_ef_search, ivf_nprobe=cfg.index.ivf_nprobe)
     for s in range(0, made, 50_000):
         vectors.add_vectors(all_ids[s:s + 50_000], np.ascontiguousarray(vec_mm[s:s + 50_000]))
-    vectors.persist(str(vdir / VECTORS_FILE))
+    vectors.persist(str(layout.vectors(vdir)))
     faiss_params = vectors.describe()
     t["vectors"] = time.perf_counter() - t0
     t["vectors_train"] = t_train
@@ -549,10 +545,10 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     store.close()
     report.chunks, report.faiss = made, kind
     report.faiss_params = faiss_params
-    manifest = IndexBuilder(cfg)._manifest(report, Path("synthetic"), None, time.perf_counter() - t_all)
-    write_json_atomic(vdir / MANIFEST, manifest)
-    write_json_atomic(index_dir / MANIFEST, manifest)
-    lexical.write_query_dictionary(index_dir / "cache")
+    manifest = make_manifest(cfg, version, report.live(), made, kind, faiss_params, Path("synthetic"), None,
+                             time.perf_counter() - t_all)
+    layout.publish(manifest)
+    write_dictionary(layout.dictionary)
     t["manifest"] = time.perf_counter() - t0
     build_s = time.perf_counter() - t_all
     return {
@@ -561,10 +557,10 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
         "generation_share_note": "generate = deriving texts/tokens/vectors (not part of a real build); "
                                  "store/lexical/vectors/manifest = the project's writers",
         "build_s_without_generation": round(build_s - t["generate"], 2),
-        "disk_mb": {"total": mb(du(vdir)), "store.sqlite": mb(du(vdir / STORE_FILE)),
-                    "vectors.faiss": mb(du(vdir / VECTORS_FILE)), "lexical": mb(du(vdir / LEXICAL_DIR)),
-                    "manifest.json": mb(du(vdir / MANIFEST))},
-        "manifest_kb": round(du(index_dir / MANIFEST) / 1024, 1),
+        "disk_mb": {"total": mb(du(vdir)), "store.sqlite": mb(du(layout.store(vdir))),
+                    "vectors.faiss": mb(du(layout.vectors(vdir))), "lexical": mb(du(layout.lexical(vdir))),
+                    "manifest.json": mb(du(layout.manifest))},
+        "manifest_kb": round(du(layout.manifest) / 1024, 1),
     }
 
 
@@ -662,7 +658,7 @@ def child_serve(spec: dict) -> dict:
     bm25_ms = []
     for q in normalized:
         t0 = time.perf_counter()
-        index.lexical.search(q, cand)
+        index.lexical.search(index.tokenizer.tokens(q), cand)
         bm25_ms.append((time.perf_counter() - t0) * 1000)
     res = {
         "n_chunks": len(index.lexical), "n_documents": len(index.documents()), "faiss_kind": index.vectors.kind,
@@ -782,14 +778,13 @@ def child_naive_build(spec: dict) -> dict:
     from llama_index.core import VectorStoreIndex
     from llama_index.core.schema import TextNode
 
-    from rag.index.store import STORE_FILE, ChunkStore
+    from rag.index.layout import IndexLayout
+    from rag.index.store import ChunkStore
 
     cfg = _cfg(spec)
     out = Path(spec["out"])
-    from rag.index.store import read_manifest
-
-    vdir = out / "index" / read_manifest(out / "index")["version"]
-    store = ChunkStore(vdir / STORE_FILE)
+    layout = IndexLayout(out / "index")
+    store = ChunkStore(layout.store(layout.version_dir(layout.read_manifest()["version"])))
     vecs = np.load(out / "vectors.npy", mmap_mode="r")
     ids = np.load(out / "ids.npy")
     pos = {int(i): k for k, i in enumerate(ids)}
@@ -866,8 +861,8 @@ def _doc_variant(src: Path, k: int) -> str:
     """The text of a real corpus file moved to another county, with other digits and a marker
     on every paragraph: a document whose every chunk is new to the index and to the embedding
     cache (so adding it embeds all its chunks)."""
-    from rag.ingest.clean import normalize
     from rag.text import places as rg
+    from rag.text.normalize import normalize
 
     text = normalize(src.read_text(encoding="utf-8", errors="replace"))
     pool = sorted((r for r in rg.gazetteer().values() if r.level == "county"), key=lambda r: r.name)
@@ -893,7 +888,7 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
     for its own text never returns them."""
     import faiss
 
-    from rag.index.store import STORE_FILE, VECTORS_FILE, read_manifest
+    from rag.index.layout import IndexLayout, read_manifest
 
     docs = work / "add-docs"
     docs.mkdir(parents=True, exist_ok=True)
@@ -916,7 +911,8 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
         doc_id = f.stem
         import sqlite3
 
-        con = sqlite3.connect(f"file:{index_dir / m['version'] / STORE_FILE}?mode=ro", uri=True)
+        layout = IndexLayout(index_dir)
+        con = sqlite3.connect(f"file:{layout.store(layout.version_dir(m['version']))}?mode=ro", uri=True)
         new_ids = [x[0] for x in con.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
         sample_text = con.execute("SELECT text FROM chunks WHERE doc_id=? LIMIT 1", (doc_id,)).fetchone()
         con.close()
@@ -928,7 +924,7 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
         rm_s.append(r["wall_s"])
         rm_inner.append(summary["seconds"])
         m = read_manifest(index_dir)
-        vec = faiss.read_index(str(index_dir / m["version"] / VECTORS_FILE))
+        vec = faiss.read_index(str(IndexLayout(index_dir).vectors(IndexLayout(index_dir).version_dir(m["version"]))))
         ok = vec.ntotal == before == m["counts"]["chunks"]
         for i in new_ids[:20]:
             try:
@@ -969,7 +965,7 @@ def guarded(label: str, fn, *a, **k):
 
 
 def real_section(cfg: Config, work: Path, questions: list[str], args) -> tuple[dict, Path]:
-    from rag.index.store import read_manifest
+    from rag.index.layout import read_manifest
 
     res: dict[str, Any] = {}
     docs = cfg.resolve(cfg.corpus.docs)
@@ -1310,10 +1306,10 @@ def run_bench_command(args, cfg: Config) -> int:
         result["synthetic"] = {"method": SYNTHETIC_METHOD, "sizes": syn}
         if sizes:
             log("synthetic: calibrating the vector noise with the real model…")
-            from rag.index import lexical
             from rag.models.embed import make_embedding
+            from rag.text.tokenize import Tokenizer
 
-            lexical.load_full_dictionary()
+            Tokenizer.load_full()
             corpus = SyntheticCorpus(real_index, cfg)
             noise = calibrate(corpus, make_embedding(cfg.embedding))
             result["synthetic"]["noise"] = {"calibration": noise, "sigma": noise["sigma"],

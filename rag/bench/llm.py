@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rag.bench.harness import QUESTIONS_FILE
 from rag.config import ROOT, load_config
-from rag.models.generate import TransformersGenerator, build_answer_messages
+from rag.models.generate import TransformersGenerator
 
 PROMPTS_FILE = ROOT / "var" / "bench" / "llm_prompts.jsonl"
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -48,13 +48,13 @@ SHAPES = {
 def build_prompts(n: int, out: Path, index_dir: str | None = None) -> list[list[tuple[str, str]]]:
     """Answer prompts for the first `n` answerable evaluation questions, over the sections the LLM
     answerer would be given for them."""
-    from rag.answer.extractive import as_sources, llm_hits
+    from rag.answer.generative import as_sources, build_answer_messages, llm_hits
     from rag.evaluation.runner import load_questions
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(load_config(), index_dir)
     questions = [q.question for q in load_questions(QUESTIONS_FILE) if q.answerable][:n]
-    prompts = [build_answer_messages(q, as_sources(llm_hits(pipeline.search(q)))) for q in questions]
+    prompts = [build_answer_messages(q, as_sources(llm_hits(pipeline.snapshot().evidence(q)))) for q in questions]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in prompts), encoding="utf-8")
     return prompts
@@ -177,13 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "run" and (unknown or not shapes):
         print(f"error: unknown size(s) {', '.join(unknown) or '(none)'}; known: {', '.join(SHAPES)}", file=sys.stderr)
         return 2
-    from rag.cli import guarded
+    from rag.errors import guarded
 
     return guarded(lambda: _command(args, shapes))
 
 
 def _command(args: argparse.Namespace, shapes: list[str]) -> int:
-    from rag.cli import CLIError
+    from rag.errors import CLIError
 
     if args.cmd == "prompts":
         prompts = build_prompts(args.n, args.out, args.index)

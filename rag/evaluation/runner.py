@@ -4,7 +4,7 @@ A *system* is any object with `name: str` and `search(question, k) -> list[Hit]`
 `ask(question) -> Answer`. A system without `ask` (or whose `ask` is None) has no answer metrics:
 they are absent (None in Python, null in JSON, "—" in reports), never zero.
 
-Matching: both sides go through `rag.ingest.clean.normalize_for_match` (t2s, width, doubled punctuation,
+Matching: both sides go through `rag.text.normalize.normalize_for_match` (t2s, width, doubled punctuation,
 no whitespace), then plain substring search.
 
 Retrieval (answerable questions only; the rank is the 1-based position in the list `search` returned):
@@ -50,8 +50,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from rag.ingest.clean import normalize_for_match
 from rag.records import Answer, Citation, Hit
+from rag.text.normalize import normalize_for_match
 
 PRIMARY_METRIC = "mrr@10"
 SUMMARY_METRICS = ("hit@1", "hit@3", "hit@5", "mrr@10", "fact_recall", "fully_right", "refusal_acc",

@@ -106,11 +106,12 @@ def build_systems(pipeline, names: list[str], answers: bool = True, progress=Non
             systems.append(RetrievalVariant(name, r))
         elif name == "naive":
             from rag.evaluation.naive import NaivePipeline
+            from rag.index.layout import IndexLayout
 
             if progress:
                 progress("building the naive reference (embeddings are cached after the first run)")
             docs = [pipeline.index.document(d.doc_id) for d in pipeline.index.documents()]
-            cache = EmbeddingCache(pipeline.index.dir / "cache" / "embeddings.sqlite")
+            cache = EmbeddingCache(IndexLayout(pipeline.index.dir).embeddings_cache)
             embed = CachedEmbedding(pipeline.embedding, cache, embedding_id(pipeline.cfg.embedding))
             systems.append(NaivePipeline(docs, embed))
         else:

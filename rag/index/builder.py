@@ -9,37 +9,27 @@ embedding cache when the same text was embedded before.
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import hashlib
-import os
-import secrets
 import shutil
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from rag.config import Config
-from rag.index import lexical
+from rag.errors import BuildError, IndexCorrupt, IndexProblem, IngestError
 from rag.index.embcache import EmbeddingCache, text_hash
-from rag.index.store import (
-    FORMAT_VERSION,
-    LEXICAL_DIR,
-    MANIFEST,
-    STORE_FILE,
-    VECTORS_FILE,
-    ChunkStore,
-    IndexCorrupt,
-    IndexError_,
-    read_manifest,
-    write_json_atomic,
+from rag.index.layout import (
+    IndexLayout,
+    compat_key,
+    make_manifest,
+    manifest_compat,
+    write_failure,
 )
+from rag.index.lexical import LexicalBuilder, LexicalIndex
+from rag.index.store import ChunkStore
 from rag.index.vectors import (
     ChunkVectorStore,
     choose_kind,
@@ -47,9 +37,8 @@ from rag.index.vectors import (
     ivf_training_size,
     make_faiss_index,
 )
-from rag.ingest.chunk import CHUNKER_VERSION, OutlineChunker
+from rag.ingest.chunk import OutlineChunker
 from rag.ingest.document import (
-    IngestError,
     doc_id_for,
     embed_text,
     file_hash,
@@ -60,12 +49,9 @@ from rag.ingest.document import (
 )
 from rag.ingest.load import iter_corpus
 from rag.models.embed import embed_passages, embedding_id, make_embedding
+from rag.text.tokenize import Tokenizer, write_dictionary
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-
-class BuildError(RuntimeError):
-    pass
 
 
 class _DamagedBase(RuntimeError):
@@ -112,40 +98,6 @@ class BuildReport:
         return asdict(self)
 
 
-def _compat_key(cfg: Config, dim: int | None = None) -> dict:
-    return {
-        "embedding": embedding_id(cfg.embedding),
-        "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars},
-        "lexical": lexical.TOKENIZER_VERSION,
-        "lexical_format": lexical.INDEX_FORMAT,
-    }
-
-
-def manifest_compat(manifest: dict) -> dict:
-    return {
-        "embedding": manifest.get("embedding", {}).get("id"),
-        "chunker": {k: manifest.get("chunker", {}).get(k) for k in ("version", "max_chars", "min_chars")},
-        "lexical": manifest.get("lexical", {}).get("tokenizer"),
-        "lexical_format": manifest.get("lexical", {}).get("format"),
-    }
-
-
-@contextmanager
-def _build_lock(index_dir: Path):
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildError(f"another build is running on {index_dir}; wait for it to finish") from None
-        for stale in index_dir.glob(".building-*"):  # left by a crashed build
-            shutil.rmtree(stale, ignore_errors=True)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _ivf_outgrown(vectors: ChunkVectorStore, total: int) -> bool:
     """An IVF index whose list count is less than half what its size now calls for (trained
     at 50k, grown to 1M by additions): its lists got long and slow, so retrain."""
@@ -164,6 +116,7 @@ class IndexBuilder:
         self._embed_model = embed_model
         self.progress = progress or (lambda stage, done, total: None)
         self.chunker = OutlineChunker(cfg.chunk.max_chars, cfg.chunk.min_chars)
+        self.tokenizer = Tokenizer()  # the full dictionary: builds tokenize many texts
 
     @property
     def embed_model(self):
@@ -194,56 +147,57 @@ class IndexBuilder:
     def _update(self, index_dir: Path, docs_dir: Path, files: list[Path], remove: list[str] | None,
                 full: bool, sync: bool) -> BuildReport:
         t0 = time.perf_counter()
-        with _build_lock(index_dir):
+        layout = IndexLayout(index_dir)
+        with layout.lock():
             try:
-                prev = read_manifest(index_dir)
-            except IndexError_:
+                prev = layout.read_manifest()
+            except IndexProblem:
                 prev = None  # unreadable manifest: rebuild everything
-            base = prev if (prev and not full and manifest_compat(prev) == _compat_key(self.cfg)
-                            and (index_dir / prev["version"] / STORE_FILE).exists()) else None
+            base = prev if (prev and not full and manifest_compat(prev) == compat_key(self.cfg)
+                            and layout.has_version(prev["version"])) else None
             if not sync and base is None and prev is not None and not full:
                 raise BuildError("the index was built with another model or chunker; run a full build first (make index)")
-            tmp = index_dir / f".building-{secrets.token_hex(4)}"
-            tmp.mkdir()
+            tmp = layout.staging()
             try:
                 try:
-                    report = self._write_version(index_dir, tmp, docs_dir, files, remove, base, sync)
+                    report = self._write_version(layout, tmp, docs_dir, files, remove, base, sync)
                 except _DamagedBase as e:
                     if not sync:  # add/remove change a version: they need an intact one
                         raise BuildError(f"the current index version {e}; rebuild it with `make index` "
                                          "(python -m rag build)") from None
                     shutil.rmtree(tmp, ignore_errors=True)  # build everything again from the files
-                    tmp.mkdir()
-                    report = self._write_version(index_dir, tmp, docs_dir, files, remove, None, sync)
+                    tmp = layout.staging()
+                    report = self._write_version(layout, tmp, docs_dir, files, remove, None, sync)
                 version = report.version
-                os.replace(tmp, index_dir / version)
+                layout.commit(tmp, version)
             except OSError as e:
                 shutil.rmtree(tmp, ignore_errors=True)
-                if e.errno == errno.ENOSPC:
-                    raise BuildError("disk full while writing the index; the previous index is still in use") from None
-                raise BuildError(f"could not write the index: {e}; the previous index is still in use") from None
+                raise write_failure(e) from None
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            manifest = self._manifest(report, docs_dir, prev, time.perf_counter() - t0)
-            write_json_atomic(index_dir / version / MANIFEST, manifest)
-            write_json_atomic(index_dir / MANIFEST, manifest)  # the swap
-            self._collect_garbage(index_dir, keep={version, *( [prev["version"]] if prev else [])})
+            manifest = make_manifest(self.cfg, version, report.live(), report.chunks, report.faiss,
+                                     report.faiss_params, docs_dir, prev["version"] if prev else None,
+                                     time.perf_counter() - t0)
+            layout.publish(manifest)  # the swap
+            layout.collect_garbage(keep={version, *([prev["version"]] if prev else [])},
+                                   extra=self.cfg.index.keep_versions)
             report.seconds = time.perf_counter() - t0
             return report
 
-    def _write_version(self, index_dir: Path, tmp: Path, docs_dir: Path, files: list[Path],
+    def _write_version(self, layout: IndexLayout, tmp: Path, docs_dir: Path, files: list[Path],
                        remove: list[str] | None, base: dict | None, sync: bool) -> BuildReport:
-        version = "v-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
-        report = BuildReport(version=version, index_dir=str(index_dir))
-        if base is not None:
-            shutil.copy2(index_dir / base["version"] / STORE_FILE, tmp / STORE_FILE)
+        version = layout.new_version_name()
+        report = BuildReport(version=version, index_dir=str(layout.root))
+        base_dir = layout.version_dir(base["version"]) if base is not None else None
+        if base_dir is not None:
+            shutil.copy2(layout.store(base_dir), layout.store(tmp))
         store = None
         vectors = None
         try:
-            store = ChunkStore(tmp / STORE_FILE, readonly=False)
-            if base is not None:
-                vectors = ChunkVectorStore.load(index_dir / base["version"] / VECTORS_FILE)
+            store = ChunkStore(layout.store(tmp), readonly=False)
+            if base_dir is not None:
+                vectors = ChunkVectorStore.load(layout.vectors(base_dir))
             known = {d.doc_id: d for d in store.documents()}
             if vectors is not None and len(vectors) != store.count_chunks():
                 raise IndexCorrupt("its vectors and chunks differ")
@@ -277,7 +231,7 @@ class IndexBuilder:
             report.documents.append(DocResult(doc_id, known[doc_id].path, "removed"))
 
         if wanted:
-            lexical.load_full_dictionary()  # many texts to tokenize: the in-memory dictionary
+            self.tokenizer.load_full()  # many texts to tokenize: the in-memory dictionary
         new_chunks: list[tuple[int, str, str]] = []  # (id, embed text, hash)
         total = len(wanted)
         for n, (doc_id, path) in enumerate(sorted(wanted.items()), 1):
@@ -309,7 +263,7 @@ class IndexBuilder:
             hdr = header(doc)
             texts = [embed_text(doc, c) for c in p.chunks]
             hashes = [text_hash(t) for t in texts]
-            tokens = [lexical.tokenize(lexical_text(hdr, c)) for c in p.chunks]
+            tokens = [self.tokenizer.tokens(lexical_text(hdr, c)) for c in p.chunks]
             ids = store.put_document(doc, p.sections, p.chunks, texts, hashes, tokens)
             new_chunks += list(zip(ids, texts, hashes))
             new_tokens += tokens
@@ -325,17 +279,18 @@ class IndexBuilder:
             reasons = "; ".join(d.reason for d in report.documents if d.status == "failed")
             raise BuildError(f"no document could be indexed{': ' + reasons if reasons else ''}")
 
-        vectors = self._embed_and_add(index_dir, store, vectors, new_chunks, report)
-        vectors.persist(str(tmp / VECTORS_FILE))
+        vectors = self._embed_and_add(layout, store, vectors, new_chunks, report)
+        vectors.persist(str(layout.vectors(tmp)))
         report.faiss = vectors.kind
         report.faiss_params = vectors.describe()
         del vectors  # a million vectors need not stay in memory while the lexical index is built
         self.progress("lexical", 0, 1)
-        lex = self._lexical(index_dir, base, store, removed_ids, new_chunks, new_tokens)
-        lex.save(tmp / LEXICAL_DIR)
+        lex = self._lexical(layout.lexical(base_dir) if base_dir is not None else None, store, removed_ids, new_chunks,
+                            new_tokens)
+        lex.save(layout.lexical(tmp))
         self.progress("lexical", 1, 1)
         try:  # questions are tokenized without loading jieba's whole dictionary (cold start)
-            lexical.write_query_dictionary(index_dir / "cache")
+            write_dictionary(layout.dictionary)
         except (OSError, sqlite3.Error):
             pass  # only an optimisation
         if store.free_fraction() > 0.25:  # many deletions: worth rewriting the file
@@ -344,28 +299,28 @@ class IndexBuilder:
         report.chunks = len(lex)
         return report
 
-    def _lexical(self, index_dir: Path, base: dict | None, store: ChunkStore, removed_ids: list[int],
-                 new_chunks: list[tuple[int, str, str]], new_tokens: list[list[str]]) -> lexical.LexicalIndex:
+    def _lexical(self, base_lexical: Path | None, store: ChunkStore, removed_ids: list[int],
+                 new_chunks: list[tuple[int, str, str]], new_tokens: list[list[str]]) -> LexicalIndex:
         """The previous version's lexical index updated with the changes (array operations),
         or, for a fresh build, one streamed from the stored tokens."""
         n = store.count_chunks()
-        if base is not None:
+        if base_lexical is not None:
             try:
-                prev = lexical.LexicalIndex.load(index_dir / base["version"] / LEXICAL_DIR, mmap=True)
+                prev = LexicalIndex.load(base_lexical, mmap=True)
                 lex = prev.updated(removed_ids, [i for i, _, _ in new_chunks], new_tokens)
                 if len(lex) == n:
                     return lex
             except (OSError, ValueError, KeyError):
                 pass  # an older format or a damaged folder: rebuild below
-        builder = lexical.LexicalBuilder()
+        builder = LexicalBuilder()
         for ids, toks in store.iter_tokens():
             builder.add(ids, toks)
         return builder.finish()
 
-    def _embed_and_add(self, index_dir: Path, store: ChunkStore, vectors: ChunkVectorStore | None,
+    def _embed_and_add(self, layout: IndexLayout, store: ChunkStore, vectors: ChunkVectorStore | None,
                        new_chunks: list[tuple[int, str, str]], report: BuildReport) -> ChunkVectorStore:
         model_id = embedding_id(self.cfg.embedding)
-        cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite")
+        cache = EmbeddingCache(layout.embeddings_cache)
         try:
             hashes = [h for _, _, h in new_chunks]
             cached = cache.get_many(model_id, hashes)
@@ -409,39 +364,3 @@ class IndexBuilder:
 
     def _dim(self) -> int:
         return len(self.embed_model.get_query_embedding("维度"))
-
-    def _manifest(self, report: BuildReport, docs_dir: Path, prev: dict | None, seconds: float) -> dict:
-        live = report.live()
-        corpus_hash = hashlib.sha256()
-        docs = {}
-        for d in sorted(live, key=lambda d: d.doc_id):
-            docs[d.doc_id] = {"path": d.path, "sha256": d.sha256, "sections": d.sections, "chunks": d.chunks,
-                              "duties": d.duties}
-            corpus_hash.update(f"{d.doc_id}:{d.sha256}\n".encode())
-        return {
-            "format": FORMAT_VERSION,
-            "version": report.version,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "build_seconds": round(seconds, 3),
-            "embedding": {"id": embedding_id(self.cfg.embedding), "backend": self.cfg.embedding.backend,
-                          "model": self.cfg.embedding.model},
-            "chunker": {"version": CHUNKER_VERSION, "max_chars": self.cfg.chunk.max_chars,
-                        "min_chars": self.cfg.chunk.min_chars},
-            "lexical": {"tokenizer": lexical.TOKENIZER_VERSION, "format": lexical.INDEX_FORMAT},
-            # the type "auto" chose for this size (exact below ann_threshold), and its parameters
-            "faiss": {"kind": report.faiss, "setting": self.cfg.index.faiss, "ann_threshold": self.cfg.index.ann_threshold,
-                      **{k: v for k, v in report.faiss_params.items() if k != "kind"}},
-            "corpus": {"folder": str(docs_dir), "hash": corpus_hash.hexdigest()},
-            "documents": docs,
-            "counts": {"documents": len(live), "chunks": report.chunks,
-                       "sections": sum(d.sections for d in live), "duties": sum(d.duties for d in live)},
-            "previous": prev["version"] if prev else None,
-        }
-
-    def _collect_garbage(self, index_dir: Path, keep: set[str]) -> None:
-        versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)
-        extra = max(0, self.cfg.index.keep_versions)
-        survivors = set(keep) | {p.name for p in versions[-(extra + 1):]}
-        for p in versions:
-            if p.name not in survivors:
-                shutil.rmtree(p, ignore_errors=True)

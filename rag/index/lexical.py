@@ -1,9 +1,4 @@
-"""Lexical retrieval for Chinese: our own tokens, BM25 over numpy arrays.
-
-bm25s's default tokenizer splits on `\\b\\w\\w+\\b`, which makes a run of Chinese characters one
-token (every score 0.0), so we tokenize ourselves: jieba words (search mode, so 两法衔接 also
-yields 两法 and 衔接) plus character bigrams of every Chinese run, which catches terms jieba
-splits differently in the question and in the text. Stop words and punctuation are dropped.
+"""BM25 over our own tokens (`rag.text.tokenize`), on numpy arrays that scale to a million chunks.
 
 Scoring is bm25s's default ("lucene" BM25: idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
 tf part = tf / (tf + k1 (1 - b + b dl / avgdl))), computed on our own column-compressed arrays
@@ -18,212 +13,22 @@ so that it scales to a million chunks on a small machine:
 - raw term frequencies and document lengths are stored beside the BM25 weights, so adding or
   removing documents updates the arrays (`updated`) instead of re-reading every chunk's tokens.
 
-Query-time tokenization does not load jieba's whole prefix dictionary (0.6 s): when the index
-folder has a copy of it in SQLite (written by the builder), a jieba tokenizer looks words up
-there one by one, with identical results (see `use_query_dictionary`).
+Searches take query tokens: the caller tokenizes with the index's own `Tokenizer`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
-import re
-import sqlite3
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-TOKENIZER_VERSION = "jieba-search+bigram-v1"  # also covers what is tokenized (title + path + text)
+from rag.text.tokenize import TOKENIZER_VERSION
+
 INDEX_FORMAT = "bm25-csc-v3"  # the on-disk layout (see LexicalIndex.save)
 K1, B = 1.2, 0.75
-_CJK_RUN_RE = re.compile(r"[\u3400-\u9fff]+")
-_WORD_RE = re.compile(r"[\u3400-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")
-STOPWORDS = frozenset(
-    "的 了 和 与 及 或 是 在 对 为 以 等 并 将 把 被 由 从 向 于 就 都 而 也 又 其 该 各 之 中 上 下 "
-    "有 要 会 能 可 这 那 哪 个 些 吗 呢 吧 啊 么 什么 怎么 怎样 如何 哪些 哪个 哪里 多少 是否 "
-    "我 我们 你 他 她 它 请问 请 想 知道 问 一下 一个".split()
-)
-_jieba_lock = threading.Lock()
-_jieba_ready = False
-
-
-def _jieba():
-    """jieba's default tokenizer with its whole prefix dictionary loaded (for bulk text)."""
-    global _jieba_ready
-    import jieba
-
-    if not _jieba_ready:
-        with _jieba_lock:
-            if not _jieba_ready:
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _jieba_ready = True
-    return jieba
-
-
-# ---------------------------------------------------------------- query-time dictionary
-
-QUERY_DICT_FILE = "jieba-freq.sqlite"
-_query_dict_path: Path | None = None
-_query_tokenizer = None
-
-
-def _jieba_dict_key() -> str:
-    """Identifies the installed jieba dictionary (version, size and mtime of dict.txt)."""
-    import jieba
-
-    path = Path(jieba.__file__).parent / "dict.txt"
-    try:
-        st = path.stat()
-        return f"{jieba.__version__}:{st.st_size}:{int(st.st_mtime)}"
-    except OSError:
-        return f"{jieba.__version__}:?"
-
-
-class _SQLiteFreq:
-    """The part of a dict jieba uses (`in`, `[]`, `get`) over the prefix dictionary in SQLite.
-    Lookups are cached; a question needs a few hundred."""
-
-    def __init__(self, path: Path):
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        self._cache: dict[str, int | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key, default=None):
-        try:
-            v = self._cache[key]
-        except KeyError:
-            with self._lock:
-                row = self._conn.execute("SELECT f FROM freq WHERE w=?", (key,)).fetchone()
-            v = row[0] if row else None
-            if len(self._cache) > 500_000:
-                self._cache.clear()
-            self._cache[key] = v
-        return default if v is None else v
-
-    def __contains__(self, key) -> bool:
-        return self.get(key) is not None
-
-    def __getitem__(self, key) -> int:
-        v = self.get(key)
-        if v is None:
-            raise KeyError(key)
-        return v
-
-
-def write_query_dictionary(folder: Path) -> Path:
-    """Write jieba's prefix dictionary to `folder`/jieba-freq.sqlite (atomically) unless an
-    up-to-date copy is there. Called by the index builder."""
-    folder = Path(folder)
-    path = folder / QUERY_DICT_FILE
-    key = _jieba_dict_key()
-    if _read_query_dict_key(path) == key:
-        return path
-    jieba = _jieba()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{QUERY_DICT_FILE}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    conn = sqlite3.connect(tmp)
-    try:
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT)")
-        conn.execute("CREATE TABLE freq (w TEXT PRIMARY KEY, f INTEGER) WITHOUT ROWID")
-        conn.executemany("INSERT INTO freq VALUES (?,?)", jieba.dt.FREQ.items())
-        conn.executemany("INSERT INTO meta VALUES (?,?)", [("key", key), ("total", str(jieba.dt.total))])
-        conn.commit()
-    finally:
-        conn.close()
-    os.replace(tmp, path)
-    return path
-
-
-def _read_query_dict_key(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT v FROM meta WHERE k='key'").fetchone()
-        finally:
-            conn.close()
-        return row[0] if row else None
-    except sqlite3.DatabaseError:
-        return None
-
-
-def use_query_dictionary(folder: Path | None) -> bool:
-    """Tokenize questions with the prefix dictionary in `folder` (no 0.6 s jieba load) when it
-    is there and matches the installed jieba; returns whether it will be used."""
-    global _query_dict_path, _query_tokenizer
-    if folder is None:
-        return False
-    path = Path(folder) / QUERY_DICT_FILE
-    if path == _query_dict_path:
-        return True
-    if _read_query_dict_key(path) != _jieba_dict_key():
-        return False
-    with _jieba_lock:
-        _query_dict_path = path
-        _query_tokenizer = None
-    return True
-
-
-def _query_jieba():
-    """A tokenizer for questions: the full one when it is loaded anyway, else one over the
-    SQLite prefix dictionary when available, else the full one."""
-    global _query_tokenizer
-    if _jieba_ready or _query_dict_path is None:
-        return _jieba().dt
-    if _query_tokenizer is None:
-        with _jieba_lock:
-            if _query_tokenizer is None:
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                freq = _SQLiteFreq(_query_dict_path)
-                total = int(freq._conn.execute("SELECT v FROM meta WHERE k='total'").fetchone()[0])
-                tk = jieba.Tokenizer()
-                tk.FREQ, tk.total, tk.initialized = freq, total, True
-                _query_tokenizer = tk
-    return _query_tokenizer
-
-
-def _tokens(words: Iterable[str], text: str, bigrams: bool) -> list[str]:
-    tokens = []
-    for w in words:
-        w = w.strip().lower()
-        if not w or w in STOPWORDS or not _WORD_RE.search(w):
-            continue
-        if len(w) == 1 and not w.isdigit():
-            continue  # single characters carry little; bigrams cover them
-        tokens.append(w)
-    if bigrams:
-        for run in _CJK_RUN_RE.findall(text):
-            tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
-    return tokens
-
-
-def load_full_dictionary() -> None:
-    """Load jieba's whole dictionary now: for tokenizing many texts (the index builder), where
-    dictionary lookups in SQLite would be the slower choice."""
-    _jieba()
-
-
-def tokenize(text: str, bigrams: bool = True) -> list[str]:
-    """Tokens of normalised text: jieba search-mode words (stop words dropped) and, for every
-    Chinese run, its character bigrams. Until something loads the whole dictionary, short
-    texts (questions) are segmented with the index's SQLite copy of it: same tokens, no 0.6 s
-    load."""
-    seg = _query_jieba() if len(text) <= 4000 else _jieba().dt
-    return _tokens(seg.lcut_for_search(text), text, bigrams)
-
-
-tokenize_query = tokenize  # a question's tokens (the name says where it is used)
 
 
 # ---------------------------------------------------------------- the index
@@ -500,11 +305,11 @@ class LexicalIndex:
         top = _top_positions(scores, k, cand) if cand is not None else _top_positions(scores, k)
         return top, scores
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every row (bm25s's `get_scores` over our tokens)."""
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every row for query `tokens` (bm25s's `get_scores`)."""
         if len(self.ids) == 0:
             return np.zeros(0, dtype=np.float32)
-        tids, counts = self.term_ids(tokenize_query(query, self.bigrams))
+        tids, counts = self.term_ids(tokens)
         return self._accumulate(tids, counts)
 
     def positions(self, chunk_ids) -> np.ndarray:
@@ -517,12 +322,12 @@ class LexicalIndex:
         ok[ok] = self.ids[pos[ok]] == a[ok]
         return np.unique(pos[ok])
 
-    def search(self, query: str, k: int, allowed=None) -> list[tuple[int, float]]:
-        """(chunk id, score) best first; only positive scores; restricted to `allowed` ids
-        (a set or an array of chunk ids)."""
+    def search(self, tokens: list[str], k: int, allowed=None) -> list[tuple[int, float]]:
+        """(chunk id, score) best first for query `tokens`; only positive scores; restricted
+        to `allowed` ids (a set or an array of chunk ids)."""
         if len(self.ids) == 0 or k <= 0:
             return []
-        tids, counts = self.term_ids(tokenize_query(query, self.bigrams))
+        tids, counts = self.term_ids(tokens)
         if len(tids) == 0:
             return []
         if allowed is None:

@@ -12,48 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Config
-from rag.index.lexical import (
-    INDEX_FORMAT,
-    TOKENIZER_VERSION,
-    LexicalIndex,
-    use_query_dictionary,
-)
-from rag.index.store import (
-    LEXICAL_DIR,
-    MANIFEST,
-    STORE_FILE,
-    VECTORS_FILE,
-    ChunkStore,
-    DocRecord,
-    IndexCorrupt,
-    IndexError_,
-    IndexMismatch,
-    IndexMissing,
-    read_manifest,
-)
+from rag.errors import IndexCorrupt, IndexMissing, IndexProblem
+from rag.index.catalog import DocList
+from rag.index.layout import REBUILD, IndexLayout, check_manifest
+from rag.index.lexical import LexicalIndex
+from rag.index.store import ChunkStore, DocRecord
 from rag.index.vectors import ChunkVectorStore
-from rag.ingest.chunk import CHUNKER_VERSION
-from rag.models.embed import embedding_id
 from rag.records import Chunk, Document, Section
-
-REBUILD = "rebuild it with `make index` (python -m rag build)"
-
-
-def check_manifest(manifest: dict, cfg: Config) -> None:
-    """IndexMismatch when the index was built differently from what the configuration asks."""
-    want = embedding_id(cfg.embedding)
-    have = manifest.get("embedding", {}).get("id")
-    if have != want:
-        raise IndexMismatch(f"the index was built with embedding {have!r} but the configuration asks for {want!r}; {REBUILD}")
-    ch = manifest.get("chunker", {})
-    if ch.get("version") != CHUNKER_VERSION or ch.get("max_chars") != cfg.chunk.max_chars or ch.get("min_chars") != cfg.chunk.min_chars:
-        raise IndexMismatch(
-            f"the index was built with chunker {ch.get('version')} (max {ch.get('max_chars')}, min {ch.get('min_chars')}) "
-            f"but this version uses {CHUNKER_VERSION} (max {cfg.chunk.max_chars}, min {cfg.chunk.min_chars}); {REBUILD}")
-    if manifest.get("lexical", {}).get("tokenizer") != TOKENIZER_VERSION:
-        raise IndexMismatch(f"the index's lexical tokenizer is outdated; {REBUILD}")
-    if manifest.get("lexical", {}).get("format") != INDEX_FORMAT:
-        raise IndexMismatch(f"the index's lexical index has an older format; {REBUILD}")
+from rag.text.tokenize import Tokenizer
 
 
 @dataclass
@@ -63,6 +29,7 @@ class Index:
     store: ChunkStore
     vectors: ChunkVectorStore
     lexical: LexicalIndex
+    tokenizer: Tokenizer  # the one that tokenizes this index's questions (its own dictionary copy)
     warning: str = ""
     _docs: list[DocRecord] | None = field(default=None, repr=False)
     _titles: dict[str, str] | None = field(default=None, repr=False)
@@ -71,7 +38,8 @@ class Index:
     @classmethod
     def open(cls, index_dir: str | os.PathLike, cfg: Config | None = None, check: bool = True) -> "Index":
         index_dir = Path(index_dir)
-        manifest = read_manifest(index_dir)
+        layout = IndexLayout(index_dir)
+        manifest = layout.read_manifest()
         if manifest is None:
             raise IndexMissing(f"no index in {index_dir}; build it with `make index` (python -m rag build)")
         if check and cfg is not None:
@@ -80,40 +48,39 @@ class Index:
         if cfg is not None:
             params = dict(hnsw_ef_search=cfg.index.hnsw_ef_search, ivf_nprobe=cfg.index.ivf_nprobe)
         try:
-            return cls._load(index_dir, manifest, params)
-        except IndexError_ as first:
+            return cls._load(layout, manifest, params)
+        except IndexProblem as first:
             prev = manifest.get("previous")
-            prev_manifest_path = index_dir / prev / MANIFEST if prev else None
-            if prev_manifest_path is None or not prev_manifest_path.exists():
+            prev_manifest = layout.read_manifest(prev) if prev else None
+            if prev_manifest is None:
                 raise
-            prev_manifest = read_manifest(index_dir / prev)
             if check and cfg is not None:
                 check_manifest(prev_manifest, cfg)
-            idx = cls._load(index_dir, prev_manifest, params)
+            idx = cls._load(layout, prev_manifest, params)
             idx.warning = f"current index version is damaged ({first}); serving the previous version {prev}"
             return idx
 
     @classmethod
-    def _load(cls, index_dir: Path, manifest: dict, params: dict) -> "Index":
-        vdir = index_dir / manifest["version"]
+    def _load(cls, layout: IndexLayout, manifest: dict, params: dict) -> "Index":
+        vdir = layout.version_dir(manifest["version"])
         if not vdir.is_dir():
             raise IndexCorrupt(f"index version folder {vdir} is missing; {REBUILD}")
-        store = ChunkStore(vdir / STORE_FILE)
+        store = ChunkStore(layout.store(vdir))
         try:
-            vectors = ChunkVectorStore.load(vdir / VECTORS_FILE, mmap=True, **params)  # a version never changes
+            vectors = ChunkVectorStore.load(layout.vectors(vdir), mmap=True, **params)  # a version never changes
         except Exception as e:
-            raise IndexCorrupt(f"{vdir / VECTORS_FILE} is unreadable ({str(e).splitlines()[0][:200]}); {REBUILD}") from None
+            raise IndexCorrupt(f"{layout.vectors(vdir)} is unreadable ({str(e).splitlines()[0][:200]}); {REBUILD}") from None
         try:  # memory-mapped: the files of a version never change
-            lex = LexicalIndex.load(vdir / LEXICAL_DIR, mmap=True)
+            lex = LexicalIndex.load(layout.lexical(vdir), mmap=True)
         except Exception as e:
             raise IndexCorrupt(f"the lexical index in {vdir} is unreadable ({type(e).__name__}); {REBUILD}") from None
         n = store.count_chunks()
         if len(vectors) != n or len(lex) != n:
             raise IndexCorrupt(f"index {vdir.name} is inconsistent ({n} chunks, {len(vectors)} vectors, "
                                f"{len(lex)} lexical rows); {REBUILD}")
-        idx = cls(index_dir, manifest, store, vectors, lex)
+        # questions are tokenized with the folder's copy of jieba's dictionary (no 0.6 s load)
+        idx = cls(layout.root, manifest, store, vectors, lex, Tokenizer(layout.dictionary))
         vectors._loader = idx.nodes
-        use_query_dictionary(index_dir / "cache")  # questions tokenized without jieba's 0.6 s load
         return idx
 
     @property
@@ -123,8 +90,6 @@ class Index:
     # -- reading
     def documents(self) -> list[DocRecord]:
         if self._docs is None:
-            from rag.retrieve.query import DocList
-
             self._docs = DocList(self.store.documents())
         return self._docs
 

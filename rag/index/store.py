@@ -1,17 +1,8 @@
-"""The index folder: a manifest, version folders, and the SQLite chunk store.
+"""The SQLite chunk store of one index version: documents, chunks, duties.
 
-    index/
-      manifest.json          written last, atomically (os.replace): names the current version
-      v-<time>-<rand>/       one complete build
-        store.sqlite         documents (clean text, metadata, sections), chunks, duties
-        vectors.faiss        dense vectors keyed by chunk id (see vectors.py)
-        lexical/             bm25s index over our own tokens (see lexical.py)
-      cache/embeddings.sqlite  vectors by (model, text hash), shared by builds
-
-Readers open the version the manifest names, so a build in progress or one that crashed
-never disturbs them, and a swap while questions run does not fail them (old versions are kept
-for a while). The chunk store is SQLite so that a million chunks need not sit in one JSON file
-loaded whole: rows are read on demand.
+The store is SQLite so that a million chunks need not sit in one JSON file loaded whole: rows
+are read on demand. A reader opens a version's store read-only and immutable; a builder
+writes a private copy (see `rag.index.layout` for where it lives).
 """
 
 from __future__ import annotations
@@ -24,13 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from rag.errors import IndexCorrupt
 from rag.records import Chunk, DocMeta, Document, Duty, Section
-
-MANIFEST = "manifest.json"
-STORE_FILE = "store.sqlite"
-VECTORS_FILE = "vectors.faiss"
-LEXICAL_DIR = "lexical"
-FORMAT_VERSION = 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -72,74 +58,8 @@ CREATE INDEX IF NOT EXISTS documents_list
 """
 
 
-class IndexError_(RuntimeError):
-    """Base of index problems; the message says what to do."""
-
-
-class IndexMissing(IndexError_):
-    pass
-
-
-class IndexMismatch(IndexError_):
-    pass
-
-
-class IndexCorrupt(IndexError_):
-    pass
-
-
 def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-_manifest_cache: dict[str, tuple[bytes, dict]] = {}
-_manifest_lock = threading.Lock()
-
-
-def read_manifest(index_dir: Path) -> dict | None:
-    """The manifest, parsed only when its bytes changed: with tens of thousands of documents
-    it is megabytes, and the app checks it before every question (reading and comparing the
-    bytes costs ~1 ms; parsing them ~40 ms). Callers get a shallow copy."""
-    path = Path(index_dir) / MANIFEST
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise IndexCorrupt(f"{path} is unreadable ({e}); rebuild with `make index`") from None
-    hit = _manifest_cache.get(str(path))
-    if hit is not None and hit[0] == raw:
-        return dict(hit[1])
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except ValueError as e:
-        raise IndexCorrupt(f"{path} is unreadable ({e}); rebuild with `make index`") from None
-    if not isinstance(data, dict) or "version" not in data:
-        raise IndexCorrupt(f"{path} is not an index manifest; rebuild with `make index`")
-    with _manifest_lock:
-        if len(_manifest_cache) > 16:
-            _manifest_cache.clear()
-        _manifest_cache[str(path)] = (raw, data)
-    return dict(data)
 
 
 def _duty_from(d: dict) -> Duty:

@@ -268,8 +268,10 @@ class ChunkVectorStore(FaissVectorStore):
         return np.asarray(found, dtype=np.int64)[order], scores[order].astype(np.float32)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        """llama-index entry point. `query.node_ids` (integer ids as strings) or
-        `allowed_ids=` limit the search; filters by metadata are not supported."""
+        """llama-index entry point (also the project's own dense retrieval). `allowed_ids=`
+        (an array of chunk ids) or `query.node_ids` (integer ids as strings) limit the search;
+        filters by metadata are not supported. `ids` are the integer chunk ids as strings;
+        nodes are loaded from the chunk store unless `load_nodes=False`."""
         if query.filters is not None:
             raise ValueError("metadata filters are not supported: pass allowed ids instead")
         allowed = kwargs.get("allowed_ids")
@@ -277,11 +279,11 @@ class ChunkVectorStore(FaissVectorStore):
             allowed = np.array([int(x) for x in query.node_ids], dtype=np.int64)
         ids, scores = self.search(np.asarray(query.query_embedding, dtype=np.float32),
                                   query.similarity_top_k, allowed)
-        nodes = self._loader([int(i) for i in ids]) if self._loader is not None else None
+        load = kwargs.get("load_nodes", True) and self._loader is not None
         return VectorStoreQueryResult(
-            nodes=nodes,
+            nodes=self._loader([int(i) for i in ids]) if load else None,
             similarities=[float(s) for s in scores],
-            ids=[n.node_id for n in nodes] if nodes is not None else [str(int(i)) for i in ids],
+            ids=[str(int(i)) for i in ids],
         )
 
     # -- persistence

@@ -10,17 +10,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import IngestError, LoadError
 from rag.ingest.chunk import OutlineChunker
 from rag.ingest.clean import clean_document
-from rag.ingest.load import LoadError, load_file
+from rag.ingest.load import load_file
 from rag.ingest.meta import extract_meta
 from rag.ingest.outline import parse_outline
 from rag.records import PATH_SEP, UNKNOWN, Chunk, Document, Section
 from rag.text.places import get as get_region
-
-
-class IngestError(RuntimeError):
-    """A file that cannot become a document; the message names the file and the reason."""
 
 
 @dataclass

@@ -32,20 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from rag.errors import LoadError
+
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 
 BINARY_CONTROL_SHARE = 0.10  # more control characters than this (share of all) → not text
 LENIENT_MAX_ERRORS = 0.02  # share of undecodable characters tolerated when nothing decodes strictly
 NO_TEXT_LAYER = "no text layer (scanned PDF?)"
-
-
-class LoadError(Exception):
-    """A file that cannot be turned into text. `str(e)` is one line: "<path>: <reason>"."""
-
-    def __init__(self, reason: str, path: str | os.PathLike | None = None):
-        self.reason = " ".join(str(reason).split()) or "unreadable"
-        self.path = None if path is None else str(path)
-        super().__init__(f"{self.path}: {self.reason}" if self.path else self.reason)
 
 
 @dataclass

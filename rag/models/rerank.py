@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from rag.models.device import DeviceError, resolve_device
-from rag.models.hub import ModelUnavailable, resolve_model
-
-
-class RerankError(RuntimeError):
-    pass
+from rag.errors import DeviceError, ModelUnavailable, RerankError
+from rag.models.device import resolve_device
+from rag.models.hub import resolve_model
 
 
 class CrossEncoderReranker:

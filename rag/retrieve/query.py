@@ -12,23 +12,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from rag.errors import FilterError, QuestionError
+from rag.index.catalog import EXACT, INSIDE, DocList, region_chain
 from rag.index.store import DocRecord
-from rag.ingest.clean import normalize
 from rag.records import UNKNOWN
 from rag.text import places as rg
-
-
-class QuestionError(ValueError):
-    """The question cannot be searched (empty, only punctuation…); the message says why."""
-
-
-class FilterError(ValueError):
-    pass
-
-
-EXACT, INSIDE = 2, 1  # how strongly a document matches a place named in the question
+from rag.text.normalize import normalize
 
 _QTYPE_PATTERNS = [
     ("department", r"哪个部门|哪些部门|什么部门|谁负责|谁牵头|牵头|负责单位|责任单位|归谁管|归哪|找谁|找哪|谁管|主管部门|哪个单位|配合"),
@@ -84,40 +74,12 @@ def prepare(question: str, max_chars: int = 2000) -> tuple[str, bool]:
     return q, truncated
 
 
-def _doc_region_chain(d: DocRecord) -> list[str]:
-    return list(_region_chain(d.meta.region))
-
-
-@lru_cache(maxsize=4096)
-def _region_chain(region: str) -> tuple[str, ...]:
-    r = rg.get(region) if region != UNKNOWN else None
-    return tuple(x.name for x in rg.chain(r)) if r else ()
-
-
-class DocList(list):
-    """The indexed documents (a list of DocRecord) with a place → documents map built once:
-    matching the places of a question then costs a dictionary lookup, not a pass over tens of
-    thousands of documents. Index.documents() returns one; a plain list works too."""
-
-    _by_place: dict[str, dict[str, int]] | None = None
-
-    def by_place(self) -> dict[str, dict[str, int]]:
-        if self._by_place is None:
-            by: dict[str, dict[str, int]] = {}
-            for d in self:
-                chain = _region_chain(d.meta.region)
-                for i, name in enumerate(chain):
-                    by.setdefault(name, {})[d.doc_id] = EXACT if i == 0 else INSIDE
-            self._by_place = by
-        return self._by_place
-
-
 def match_docs(place: rg.Region, docs: list[DocRecord]) -> dict[str, int]:
     if isinstance(docs, DocList):
         return dict(docs.by_place().get(place.name, {}))
     out = {}
     for d in docs:
-        chain = _region_chain(d.meta.region)
+        chain = region_chain(d.meta.region)
         if not chain:
             continue
         if chain[0] == place.name:

@@ -1,0 +1,81 @@
+"""What a question asks for, read from its wording: a metadata field (文号, 联系人, 印发单位…),
+a number in a unit (多少人), a share (多少比例), an amount of money (多少钱), a named rate
+(审核率达到多少), a procedure (怎么补办), a named office (区教育局), or which source said it.
+The refusal gate checks the evidence holds what is asked; the answerers use it to choose.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|万|亿|个|项|件|次|人|名|家|余|户|场|期|批|所|条|天|年|小时|学时|部|套|支)")
+PCT_RE = re.compile(r"\d+(?:\.\d+)?%")
+
+META_FIELDS = [
+    ("contact", r"联系人|联系电话|电话|邮箱|联系方式|找谁反映|打哪个电话"),
+    ("doc_number", r"文号|发文字号|字号"),
+    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁印发|由谁发布|谁发的|哪个部门印发|哪个部门发布|"
+               r"作者|署名|谁写的|哪两个部门印发|哪些部门印发|印发的"),
+    ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布|哪家报纸|发表"),
+    ("period", r"哪几年|哪一年的工作|时间跨度|规划期|实施期|管哪|覆盖哪|起止"),
+]
+# what a field looks like in the text, when the metadata could not say
+META_PATTERNS = {
+    "contact": r"联系人|电话[::]|\d{7,}|@",
+    "doc_number": r"〔\d{4}〕\d+号",
+    "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}",
+    "issuer": r"印发|署名|作者",
+    "period": r"\d{4}\s*[-—–至]\s*\d{4}年",
+}
+META_LABELS = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位(作者)", "period": "时间范围"}
+
+
+def metadata_field(q: str) -> str:
+    """The document metadata field a question asks for ("" when it asks none)."""
+    if re.search(r"牵头|配合|负责", q):  # who carries out a measure, not who issued the document
+        return ""
+    for name, pattern in META_FIELDS:
+        if re.search(pattern, q):
+            return name
+    return ""
+
+
+ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
+ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
+MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
+HOW_TO_RE = re.compile(r"(?:怎么|怎样|如何)(?:才能|去|来)?")
+
+
+def how_to_action(normalized: str, words: Callable[[str], list[str]]) -> str:
+    """The action a how-to question asks about, the word right after 怎么/如何 ("怎么补办" → 补办;
+    not "怎样的执法模式"). One the corpus never mentions means the procedure is not covered."""
+    m = HOW_TO_RE.search(normalized)
+    if not m:
+        return ""
+    rest = normalized[m.end():]
+    found = words(rest)
+    first = found[0] if found else ""
+    return first if len(first) >= 2 and rest.startswith(first) and re.fullmatch(r"[\u4e00-\u9fff]+", first) else ""
+
+
+# "审核率达到多少": the rate asked for must be named in the evidence, not just any percentage
+ASKED_RATE_RE = re.compile(r"((?:(?![的之是和与])[\u4e00-\u9fff]){1,2}率)(?:要|应|须|应当|需)?(?:达到|达|为|是|提高到|不低于)?(?:多少|几)")
+ASKED_SHARE_RE = re.compile(r"多少比例|比例是多少|比例多少|百分之多少|百分比|比例为多少|占比多少")
+NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
+WHICH_SOURCE_RE = re.compile(r"哪个地方|哪个城市|哪篇|哪个文件|哪份文件|哪个省|哪里的|哪个县|哪个地区|谁的方案")
+# every start position (lookahead), so "利通区方案中区教育局" yields "区教育局"
+BODY_RE = re.compile(r"(?=((?:区|市|县|省)[\u4e00-\u9fff]{1,8}?(?:局|办公室|委员会|厅))(?![\u4e00-\u9fff]?(?:长|级)))")
+
+
+def named_bodies(q: str) -> list[str]:
+    """Government bodies a question names (区教育局), to check the documents mention them."""
+    out = []
+    for m in BODY_RE.finditer(q):
+        name = m.group(1)
+        if len(name) >= 3 and not re.search(r"[哪谁什么怎]|建设|工作|方案|完成", name):
+            if not any(name.endswith(o) or o.endswith(name) for o in out):
+                out.append(name)
+    return out
+
+

@@ -1,0 +1,204 @@
+"""Tokens for Chinese text: jieba words (search mode) plus character bigrams.
+
+bm25s's default tokenizer splits on `\\b\\w\\w+\\b`, which makes a run of Chinese characters one
+token (every score 0.0), so we tokenize ourselves: jieba words in search mode (两法衔接 also
+yields 两法 and 衔接) plus the character bigrams of every Chinese run, which catch terms jieba
+splits differently in a question and in the text. Stop words, punctuation and single
+characters are dropped. The same `Tokenizer` serves the index builder, lexical search and the
+answer stage's keyword checks, so a word means the same thing everywhere.
+
+A `Tokenizer` object owns its jieba segmenter; nothing here is switched globally:
+- `Tokenizer()` loads jieba's whole prefix dictionary on first use (0.6 s; the right choice
+  for bulk text such as an index build);
+- `Tokenizer(dictionary=PATH)` segments with a SQLite copy of that dictionary (written by the
+  builder with `write_dictionary`, read lazily, one lookup per candidate word): identical
+  tokens without the 0.6 s load, which is what an opened index gives its questions.
+The loaded full dictionary is shared by every `Tokenizer()` of the process (it is read-only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sqlite3
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+TOKENIZER_VERSION = "jieba-search+bigram-v1"  # also covers what is tokenized (title + path + text)
+DICTIONARY_FILE = "jieba-freq.sqlite"
+CJK_RUN_RE = re.compile(r"[\u3400-\u9fff]+")
+_WORD_RE = re.compile(r"[\u3400-\u9fff]|[A-Za-z]+|\d+(?:\.\d+)?%?")
+STOPWORDS = frozenset(
+    "的 了 和 与 及 或 是 在 对 为 以 等 并 将 把 被 由 从 向 于 就 都 而 也 又 其 该 各 之 中 上 下 "
+    "有 要 会 能 可 这 那 哪 个 些 吗 呢 吧 啊 么 什么 怎么 怎样 如何 哪些 哪个 哪里 多少 是否 "
+    "我 我们 你 他 她 它 请问 请 想 知道 问 一下 一个".split()
+)
+BULK_CHARS = 4000  # texts longer than this are segmented with the full dictionary even on a light tokenizer
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def full_segmenter():
+    """jieba's default tokenizer with its whole prefix dictionary loaded (read-only once loaded)."""
+    import jieba
+
+    with _lock:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return jieba.dt
+
+
+def _dictionary_key() -> str:
+    """Identifies the installed jieba dictionary (version, size and mtime of dict.txt)."""
+    import jieba
+
+    path = Path(jieba.__file__).parent / "dict.txt"
+    try:
+        st = path.stat()
+        return f"{jieba.__version__}:{st.st_size}:{int(st.st_mtime)}"
+    except OSError:
+        return f"{jieba.__version__}:?"
+
+
+class _SQLiteFreq:
+    """The part of a dict jieba uses (`in`, `[]`, `get`) over the prefix dictionary in SQLite.
+    Lookups are cached; a question needs a few hundred."""
+
+    def __init__(self, path: Path):
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._cache: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    def total(self) -> int:
+        return int(self._conn.execute("SELECT v FROM meta WHERE k='total'").fetchone()[0])
+
+    def get(self, key, default=None):
+        try:
+            v = self._cache[key]
+        except KeyError:
+            with self._lock:
+                row = self._conn.execute("SELECT f FROM freq WHERE w=?", (key,)).fetchone()
+            v = row[0] if row else None
+            if len(self._cache) > 500_000:
+                self._cache.clear()
+            self._cache[key] = v
+        return default if v is None else v
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key) -> int:
+        v = self.get(key)
+        if v is None:
+            raise KeyError(key)
+        return v
+
+
+def _read_dictionary_key(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT v FROM meta WHERE k='key'").fetchone()
+        finally:
+            conn.close()
+        return row[0] if row else None
+    except sqlite3.DatabaseError:
+        return None
+
+
+def write_dictionary(path: Path) -> Path:
+    """Write jieba's prefix dictionary to `path` (SQLite, atomically) unless an up-to-date
+    copy is there. The index builder calls it, so that an opened index tokenizes questions
+    without loading the whole dictionary."""
+    path = Path(path)
+    key = _dictionary_key()
+    if _read_dictionary_key(path) == key:
+        return path
+    dt = full_segmenter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT)")
+        conn.execute("CREATE TABLE freq (w TEXT PRIMARY KEY, f INTEGER) WITHOUT ROWID")
+        conn.executemany("INSERT INTO freq VALUES (?,?)", dt.FREQ.items())
+        conn.executemany("INSERT INTO meta VALUES (?,?)", [("key", key), ("total", str(dt.total))])
+        conn.commit()
+    finally:
+        conn.close()
+    os.replace(tmp, path)
+    return path
+
+
+def tokens_of(words: Iterable[str], text: str, bigrams: bool) -> list[str]:
+    """Filter segmented `words` (stop words, punctuation, single characters) and add the
+    character bigrams of `text`'s Chinese runs ("#" + two characters)."""
+    tokens = []
+    for w in words:
+        w = w.strip().lower()
+        if not w or w in STOPWORDS or not _WORD_RE.search(w):
+            continue
+        if len(w) == 1 and not w.isdigit():
+            continue  # single characters carry little; bigrams cover them
+        tokens.append(w)
+    if bigrams:
+        for run in CJK_RUN_RE.findall(text):
+            tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
+    return tokens
+
+
+class Tokenizer:
+    """Words and bigrams of normalised text (see the module docstring)."""
+
+    version = TOKENIZER_VERSION
+
+    def __init__(self, dictionary: str | os.PathLike | None = None):
+        path = Path(dictionary) if dictionary else None
+        # a copy written for another jieba version is ignored: the full dictionary is used then
+        self.dictionary = path if path is not None and _read_dictionary_key(path) == _dictionary_key() else None
+        self._light = None
+        self._light_lock = threading.Lock()
+
+    def _segmenter(self, text: str):
+        if self.dictionary is None or len(text) > BULK_CHARS or full_segmenter.cache_info().currsize:
+            return full_segmenter()  # loaded anyway: it is the faster one
+        return self.light_segmenter()
+
+    def light_segmenter(self):
+        """The segmenter over the SQLite dictionary copy (same words as the full one)."""
+        if self._light is None:
+            with self._light_lock:
+                if self._light is None:
+                    import jieba
+
+                    jieba.setLogLevel(logging.WARNING)
+                    freq = _SQLiteFreq(self.dictionary)
+                    tk = jieba.Tokenizer()
+                    tk.FREQ, tk.total, tk.initialized = freq, freq.total(), True
+                    self._light = tk
+        return self._light
+
+    def segment(self, text: str) -> list[str]:
+        """jieba's search-mode words of `text`, unfiltered."""
+        return self._segmenter(text).lcut_for_search(text)
+
+    def tokens(self, text: str, bigrams: bool = True) -> list[str]:
+        """Index and query tokens: filtered words and, with `bigrams`, character bigrams."""
+        return tokens_of(self.segment(text), text, bigrams)
+
+    def words(self, text: str) -> list[str]:
+        """Content words only (no bigrams): what keyword checks compare."""
+        return tokens_of(self.segment(text), text, False)
+
+    @staticmethod
+    def load_full() -> None:
+        """Load the whole dictionary now (before tokenizing many texts)."""
+        full_segmenter()
