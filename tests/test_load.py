@@ -16,16 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.errors import LoadError
-from rag.ingest.load import (
-    BINARY_CONTROL_SHARE,
-    NO_TEXT_LAYER,
-    SUPPORTED,
-    Loaded,
-    decode_bytes,
-    iter_corpus,
-    load_file,
-    page_of,
-)
+from rag.ingest.corpus import iter_corpus
+from rag.ingest.load import NO_TEXT_LAYER, SUPPORTED, Loaded, load_file
+from rag.ingest.load.encoding import BINARY_CONTROL_SHARE, decode_bytes
+from rag.ingest.load.pdf import page_of
 
 TRAD = (
     "陝西省法治政府建設實施方案(2021-2025年)\n一、總體要求\n(一)指導思想\n"
@@ -84,7 +78,7 @@ def test_big5_is_not_mistaken_for_gb18030():
 
 
 def test_plausibility_scores_wrong_decodings_low():
-    from rag.ingest.load import _plausibility
+    from rag.ingest.load.encoding import _plausibility
 
     assert _plausibility(TRAD) == 1.0 and _plausibility(SIMP) == 1.0
     assert _plausibility(TRAD.encode("big5").decode("gb18030")) < 0.5
@@ -684,7 +678,7 @@ def test_pdf_single_page_lone_page_number(tmp_path):
 
 
 def test_pdf_text_assembly_details():
-    from rag.ingest.load import pdf_to_text
+    from rag.ingest.load.pdf import pdf_to_text
 
     pages = [
         "⼀、总体要求\n坚 持 依 法 行 政 , 建 设 法 治 政 府 , 推 进 国 家 治 理 体 系 和\n第 1 页 共 2 页",

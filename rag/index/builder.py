@@ -38,16 +38,8 @@ from rag.index.vectors import (
     make_faiss_index,
 )
 from rag.ingest.chunk import OutlineChunker
-from rag.ingest.document import (
-    doc_id_for,
-    embed_text,
-    file_hash,
-    header,
-    lexical_text,
-    load_document,
-    process,
-)
-from rag.ingest.load import iter_corpus
+from rag.ingest.corpus import doc_id_for, file_hash, iter_corpus
+from rag.ingest.document import embed_text, header, lexical_text, load_document, process
 from rag.models.embed import embed_passages, embedding_id, make_embedding
 from rag.text.tokenize import Tokenizer, write_dictionary
 

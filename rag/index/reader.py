@@ -135,8 +135,7 @@ class Index:
     def stale_reasons(self, docs_dir: Path) -> list[str]:
         """Why the index no longer matches the corpus folder (cheap: names and sizes/mtimes are
         not hashed; new or missing files are reported)."""
-        from rag.ingest.document import doc_id_for
-        from rag.ingest.load import iter_corpus
+        from rag.ingest.corpus import doc_id_for, iter_corpus
 
         docs_dir = Path(docs_dir)
         if not docs_dir.is_dir():

@@ -6,13 +6,13 @@ PDF pages are cleaned one by one so that every chunk knows its page.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import IngestError, LoadError
 from rag.ingest.chunk import OutlineChunker
 from rag.ingest.clean import clean_document
+from rag.ingest.corpus import doc_id_for, file_hash
 from rag.ingest.load import load_file
 from rag.ingest.meta import extract_meta
 from rag.ingest.outline import parse_outline
@@ -25,20 +25,6 @@ class Processed:
     document: Document
     sections: list[Section]
     chunks: list[Chunk]
-
-
-def doc_id_for(path: Path, root: Path) -> str:
-    """The file's path inside the corpus folder, without its extension: '000_7c87922ff907d499'."""
-    rel = path.resolve().relative_to(root.resolve())
-    return rel.with_suffix("").as_posix()
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _clean_pages(raw: str, pages: list[tuple[int, int, int]]) -> tuple[str, str, list[tuple[int, int, int]]]:
