@@ -205,9 +205,9 @@ def test_feedback_appends_from_many_threads_stay_whole(tmp_path):
 
 
 def test_eval_draft_has_the_question_set_format(tmp_path):
-    """A draft is valid for rag.evaluation.runner.load_questions except for its empty gold_quotes, which
+    """A draft is valid for rag.evaluation.dataset.load_questions except for its empty gold_quotes, which
     a maintainer has to fill in (load_questions rejects an answerable question without them)."""
-    from rag.evaluation.runner import REQUIRED_KEYS, load_questions
+    from rag.evaluation.dataset import REQUIRED_KEYS, load_questions
 
     cites = [{"doc_id": "003_02b2b0b9d7130a65", "section": "s", "start": 1, "end": 5, "text": "t"}]
     draft = FeedbackLog(tmp_path).draft("陕西要求哪年前建成两法衔接平台?", "答案很长" * 100, cites)

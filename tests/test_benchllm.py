@@ -18,7 +18,7 @@ def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypat
     assert len(prompts) == 3 and [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()] == \
         [[list(m) for m in p] for p in prompts]
     from rag.answer.generative import as_sources, build_answer_messages, llm_hits
-    from rag.evaluation.runner import load_questions
+    from rag.evaluation.dataset import load_questions
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(cfg, index_dir)

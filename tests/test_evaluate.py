@@ -7,11 +7,21 @@ questions and rankings, so a change in any metric definition shows up here.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import BigramEmbedding
 
-from rag.evaluation import runner as ev
+from rag.evaluation.baseline import check_thresholds, compare
+from rag.evaluation.dataset import contains, fact_found, load_questions
+from rag.evaluation.metrics import gold_rank, percentile
+from rag.evaluation.report import (
+    failed_questions_md,
+    format_deltas,
+    format_summary,
+    write_reports,
+)
+from rag.evaluation.runner import _can_ask, evaluate_and_report, run, save_baseline
 from rag.records import Answer, Chunk, Citation, Document, Hit
 
 # ----------------------------------------------------------------------------- toy data
@@ -141,7 +151,7 @@ def qpath(tmp_path):
 
 @pytest.fixture()
 def questions(qpath):
-    return ev.load_questions(qpath)
+    return load_questions(qpath)
 
 
 def systems():
@@ -151,7 +161,7 @@ def systems():
 
 @pytest.fixture()
 def result(questions):
-    return ev.run(questions, systems(), k=10)
+    return run(questions, systems(), k=10)
 
 
 def overall(result, system):
@@ -182,11 +192,11 @@ def test_load_questions_errors_name_the_line(tmp_path, line, message):
     p = tmp_path / "bad.jsonl"
     p.write_text(json.dumps(QUESTIONS[0], ensure_ascii=False) + "\n" + line + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
-        ev.load_questions(p)
+        load_questions(p)
 
 
 def test_real_question_set_loads():
-    qs = ev.load_questions(ev.Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl")
+    qs = load_questions(Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl")
     types = {"fact", "department", "deadline", "target", "metadata", "comparison", "traditional", "colloquial",
              "unanswerable"}
     assert len(qs) >= 80 and {q.type for q in qs} == types
@@ -199,25 +209,25 @@ def test_real_question_set_loads():
 # ----------------------------------------------------------------------------- matching
 
 def test_normalised_matching_traditional_and_full_width():
-    assert ev.contains("2023年底前,实现区市县乡村五级网上政务全覆盖。", "2023年底前，實現區市縣鄉村五級網上政務全覆蓋")
-    assert ev.contains("实现区市县\n乡村五级", "实现 区市县乡村")
-    assert not ev.contains("实现区市县乡村五级", "实现区市乡村")
-    assert not ev.contains("任何文本", "")
-    assert ev.fact_found("财政局负责", "区财政局|财政局")
-    assert not ev.fact_found("财政负责", "区财政局|财政局")
+    assert contains("2023年底前,实现区市县乡村五级网上政务全覆盖。", "2023年底前，實現區市縣鄉村五級網上政務全覆蓋")
+    assert contains("实现区市县\n乡村五级", "实现 区市县乡村")
+    assert not contains("实现区市县乡村五级", "实现区市乡村")
+    assert not contains("任何文本", "")
+    assert fact_found("财政局负责", "区财政局|财政局")
+    assert not fact_found("财政负责", "区财政局|财政局")
 
 
 def test_gold_rank_rules(questions):
     t1, t3, t4 = questions[0], questions[2], questions[3]
-    assert ev.gold_rank(t1, hits_of([X0, X0, A0]))[0] == 3
-    assert ev.gold_rank(t1, hits_of([X0]))[0] is None
+    assert gold_rank(t1, hits_of([X0, X0, A0]))[0] == 3
+    assert gold_rank(t1, hits_of([X0]))[0] is None
     # gold_all: rank where the last quote is covered
-    assert ev.gold_rank(t3, hits_of([A2, X0, B0]))[0] == 3
-    assert ev.gold_rank(t3, hits_of([A2, A2]))[0] is None
+    assert gold_rank(t3, hits_of([A2, X0, B0]))[0] == 3
+    assert gold_rank(t3, hits_of([A2, A2]))[0] is None
     # gold_docs_min: two gold chunks of the same document are not enough
     dup = C("A#9", "到2025年,政府行为全面纳入法治轨道。", 100, 120)
-    assert ev.gold_rank(t4, hits_of([A2, dup]))[0] is None
-    rank, matched, docs, flags = ev.gold_rank(t4, hits_of([A2, dup, X0, B0]))
+    assert gold_rank(t4, hits_of([A2, dup]))[0] is None
+    rank, matched, docs, flags = gold_rank(t4, hits_of([A2, dup, X0, B0]))
     assert (rank, matched, docs, flags) == (4, ["政府行为全面纳入法治轨道"], ["A", "B"], [True, True, False, True])
 
 
@@ -250,7 +260,7 @@ def test_retrieval_metrics_gold_second(result):
 
 def test_mrr_counts_only_top_10(questions):
     late = FakeSystem("late", prepend=[X0] * 10)
-    res = ev.run(questions[:1], [late], k=20)
+    res = run(questions[:1], [late], k=20)
     rec = res.records["late"][0].retrieval
     assert rec.rank == 11 and rec.rr == 0.0 and not rec.hit_at_5
     assert res.tables["late"]["overall"]["mrr@10"] == 0.0
@@ -315,8 +325,8 @@ def test_latency_is_measured(result):
     o = overall(result, "ours")
     assert o["search_p50_ms"] is not None and o["search_p95_ms"] >= o["search_p50_ms"] >= 0
     assert o["ask_p95_ms"] >= o["ask_p50_ms"] >= 0
-    assert ev.percentile([1, 2, 3, 4], 50) == 2.5 and ev.percentile([10], 95) == 10
-    assert ev.percentile([], 50) is None
+    assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([10], 95) == 10
+    assert percentile([], 50) is None
 
 
 def test_errors_are_recorded_not_raised(questions):
@@ -326,23 +336,23 @@ def test_errors_are_recorded_not_raised(questions):
         def search(self, question, k):
             raise RuntimeError("index missing")
 
-    res = ev.run(questions, [Broken()], k=10)
+    res = run(questions, [Broken()], k=10)
     assert res.tables["broken"]["overall"]["errors"] == 7
     assert res.tables["broken"]["overall"]["hit@5"] == 0.0
     assert "RuntimeError: index missing" in res.records["broken"][0].error
-    assert "raised on 7 question(s)" in ev.format_summary(res)
+    assert "raised on 7 question(s)" in format_summary(res)
 
 
 def test_run_rejects_duplicate_names(questions):
     with pytest.raises(ValueError, match="distinct"):
-        ev.run(questions, [NoAsk(), NoAsk()])
+        run(questions, [NoAsk(), NoAsk()])
 
 
 # ----------------------------------------------------------------------------- reports
 
 def test_write_reports(result, tmp_path):
     result.questions_path = "questions.jsonl"
-    paths = ev.write_reports(result, tmp_path / "reports", {"chunks": 6}, {"k": 10})
+    paths = write_reports(result, tmp_path / "reports", {"chunks": 6}, {"k": 10})
     data = json.loads(paths.json.read_text(encoding="utf-8"))
     assert data["primary_metric"] == "mrr@10" and data["main_system"] == "ours"
     assert data["tables"]["ours"]["overall"]["mrr@10"] == pytest.approx(11 / 15)
@@ -363,8 +373,8 @@ def test_write_reports(result, tmp_path):
 
 
 def test_failed_questions_list_main_system(questions, tmp_path):
-    res = ev.run(questions, [FakeSystem("eager", EAGER_ANSWERS, prepend=[X0] * 5)], k=10)
-    md = ev.failed_questions_md(res)
+    res = run(questions, [FakeSystem("eager", EAGER_ANSWERS, prepend=[X0] * 5)], k=10)
+    md = failed_questions_md(res)
     assert "### Retrieval: gold not in the top 5 (5)" in md
     assert "**t3** (comparison)" in md and "criterion met at rank 8" in md
     assert "first: X#0 「无关内容:加强组织领导。」" in md
@@ -373,58 +383,58 @@ def test_failed_questions_list_main_system(questions, tmp_path):
 
 
 def test_baseline_compare_flags_regression(questions, tmp_path):
-    good = ev.run(questions, [FakeSystem("ours", PERFECT_ANSWERS)], k=10)
-    base = ev.save_baseline(good, tmp_path / "baseline.json", manifest={"index": "v1"})
-    worse = ev.run(questions, [FakeSystem("ours", SECOND_ANSWERS, prepend=[X0])], k=10)
+    good = run(questions, [FakeSystem("ours", PERFECT_ANSWERS)], k=10)
+    base = save_baseline(good, tmp_path / "baseline.json", manifest={"index": "v1"})
+    worse = run(questions, [FakeSystem("ours", SECOND_ANSWERS, prepend=[X0])], k=10)
     worse.manifest = {"index": "v1"}
-    deltas = ev.compare(worse, base)
+    deltas = compare(worse, base)
     by = {(d.scope, d.metric): d for d in deltas}
     d = by[("overall", "mrr@10")]
     assert d.diff == pytest.approx(0.4 - 11 / 15, abs=1e-6) and d.regression and d.arrow == "▼"
     assert by[("overall", "false_refusal_rate")].regression  # lower is better: a rise regresses
     assert not by[("overall", "hit@5")].regression and by[("overall", "hit@5")].diff == 0.0
     assert deltas.notes == []
-    text = ev.format_deltas(deltas)
+    text = format_deltas(deltas)
     assert "REGRESSION" in text and "▼ -0.333" in text
     # the reverse direction: retrieval improves; citation precision (1.0 → 6/7) regresses
-    back = {(x.scope, x.metric): x for x in ev.compare(good, ev.save_baseline(worse, tmp_path / "b2.json"))}
+    back = {(x.scope, x.metric): x for x in compare(good, save_baseline(worse, tmp_path / "b2.json"))}
     assert back[("overall", "mrr@10")].arrow == "▲" and not back[("overall", "mrr@10")].regression
     assert [k for k, x in back.items() if x.regression and k[0] == "overall"] == [("overall", "citation_precision")]
 
 
 def test_baseline_notes_other_questions_and_manifest(questions, tmp_path):
-    good = ev.run(questions, [FakeSystem("ours", PERFECT_ANSWERS)], k=10)
-    base = ev.save_baseline(good, tmp_path / "baseline.json", manifest={"index": "v1", "model": "m"})
-    other = ev.run(questions[:5], [FakeSystem("ours", PERFECT_ANSWERS)], k=10)
-    deltas = ev.compare(other, base, manifest={"index": "v2", "model": "m"})
-    text = ev.format_deltas(deltas)
+    good = run(questions, [FakeSystem("ours", PERFECT_ANSWERS)], k=10)
+    base = save_baseline(good, tmp_path / "baseline.json", manifest={"index": "v1", "model": "m"})
+    other = run(questions[:5], [FakeSystem("ours", PERFECT_ANSWERS)], k=10)
+    deltas = compare(other, base, manifest={"index": "v2", "model": "m"})
+    text = format_deltas(deltas)
     assert "question set differs" in text
     assert "index manifest differs from the baseline's (keys: index)" in text
 
 
 def test_compare_accepts_a_full_report(result, tmp_path):
-    paths = ev.write_reports(result, tmp_path, {}, {})
-    deltas = ev.compare(result, paths.json)
+    paths = write_reports(result, tmp_path, {}, {})
+    deltas = compare(result, paths.json)
     assert deltas and not any(d.regression for d in deltas) and all(d.diff in (0.0, None) for d in deltas)
 
 
 def test_check_thresholds(result, questions):
-    assert ev.check_thresholds(result, ["hit@5=0.8", "mrr@10=0.6"]) == []
-    fails = ev.check_thresholds(result, ["mrr@10=0.9", "hit@3>=1"])
+    assert check_thresholds(result, ["hit@5=0.8", "mrr@10=0.6"]) == []
+    fails = check_thresholds(result, ["mrr@10=0.9", "hit@3>=1"])
     assert len(fails) == 1 and fails[0].startswith("mrr@10 = 0.733, required >= 0.9")
-    second = ev.run(questions, [FakeSystem("second", SECOND_ANSWERS, prepend=[X0])], k=10)
-    assert len(ev.check_thresholds(second, ["false_refusal_rate=0.1"])) == 1  # 0.2 > 0.1
-    assert ev.check_thresholds(second, ["false_refusal_rate=0.25"]) == []
-    noask = ev.run(questions, [NoAsk()], k=10)
-    assert "absent" in ev.check_thresholds(noask, ["fact_recall=0.5"])[0]
+    second = run(questions, [FakeSystem("second", SECOND_ANSWERS, prepend=[X0])], k=10)
+    assert len(check_thresholds(second, ["false_refusal_rate=0.1"])) == 1  # 0.2 > 0.1
+    assert check_thresholds(second, ["false_refusal_rate=0.25"]) == []
+    noask = run(questions, [NoAsk()], k=10)
+    assert "absent" in check_thresholds(noask, ["fact_recall=0.5"])[0]
     with pytest.raises(ValueError, match=r"unknown metric 'hit@4'.*known: hit@1, hit@3, hit@5, mrr@10"):
-        ev.check_thresholds(result, ["hit@4=0.5"])
+        check_thresholds(result, ["hit@4=0.5"])
     with pytest.raises(ValueError, match="expected METRIC=VALUE"):
-        ev.check_thresholds(result, ["hit@5"])
+        check_thresholds(result, ["hit@5"])
 
 
 def test_format_summary(result):
-    text = ev.format_summary(result)
+    text = format_summary(result)
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("metric"))
     assert header.split() == ["metric", "ours", "second", "eager", "noask", "asknone"]
@@ -436,12 +446,12 @@ def test_format_summary(result):
 
 def test_evaluate_and_report(qpath, tmp_path):
     out, base = tmp_path / "reports", tmp_path / "baseline.json"
-    res, text, code = ev.evaluate_and_report(qpath, [FakeSystem("ours", PERFECT_ANSWERS), NoAsk()],
+    res, text, code = evaluate_and_report(qpath, [FakeSystem("ours", PERFECT_ANSWERS), NoAsk()],
                                              out, base, {"m": 1}, {"c": 2}, save_baseline=True,
                                              fail_under=["hit@5=0.9"])
     assert code == 0 and base.exists() and "baseline saved" in text
     assert len(list(out.glob("*.json"))) == 1 and len(list(out.glob("*.png"))) == 1
-    res2, text2, code2 = ev.evaluate_and_report(
+    res2, text2, code2 = evaluate_and_report(
         qpath, [FakeSystem("ours", SECOND_ANSWERS, prepend=[X0])], out, base, {"m": 1}, {"c": 2},
         fail_under=["hit@1=0.5"])
     assert code2 == 1 and "FAIL: hit@1 = 0.000" in text2 and "REGRESSION" in text2
@@ -450,7 +460,7 @@ def test_evaluate_and_report(qpath, tmp_path):
     data = json.loads(res2.report_paths.json.read_text(encoding="utf-8"))
     assert data["baseline"]["regressions"] and data["threshold_failures"]
     with pytest.raises(ValueError, match="unknown metric"):  # checked before running anything
-        ev.evaluate_and_report(qpath, [NoAsk()], out, None, {}, {}, fail_under=["recall=1"])
+        evaluate_and_report(qpath, [NoAsk()], out, None, {}, {}, fail_under=["recall=1"])
 
 
 # ----------------------------------------------------------------------------- naive pipeline
@@ -501,7 +511,7 @@ def test_naive_offsets_match_document_text(naive):
     for chunk in pipe.chunks.values():
         assert texts[chunk.doc_id][chunk.start:chunk.end] == chunk.text and chunk.text
         assert chunk.section_path == ()
-    assert not ev._can_ask(pipe) and pipe.name == "naive"
+    assert not _can_ask(pipe) and pipe.name == "naive"
 
 
 def test_naive_ranks_the_right_document_first(naive):
@@ -521,6 +531,6 @@ def test_naive_pipeline_evaluates(naive, tmp_path):
          "gold_quotes": ["推进网上政务服务平台建设"], "answer_facts": ["全覆盖"], "answerable": True, "doc": "web"}
     p = tmp_path / "q.jsonl"
     p.write_text(json.dumps(q, ensure_ascii=False) + "\n", encoding="utf-8")
-    res = ev.run(ev.load_questions(p), [pipe], k=10)
+    res = run(load_questions(p), [pipe], k=10)
     assert res.tables["naive"]["overall"]["hit@5"] == 1.0
     assert res.tables["naive"]["overall"]["fact_recall"] is None

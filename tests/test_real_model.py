@@ -4,7 +4,8 @@ hold the quality bar on the evaluation set. Slow (~1 min), still part of `make t
 import pytest
 
 from rag.config import load_config
-from rag.evaluation.runner import load_questions, run
+from rag.evaluation.dataset import load_questions
+from rag.evaluation.runner import run
 from rag.evaluation.systems import build_systems
 from rag.index.builder import IndexBuilder
 from rag.models.embed import embed_query, make_embedding

@@ -6,7 +6,7 @@
 A feedback line holds only FEEDBACK_KEYS: no user name, address or session id is stored.
 
 A draft is in the format of `eval/questions.jsonl` (see eval/README.md) with `gold_quotes` and
-`answer_facts` left empty for a maintainer to fill in: `rag.evaluation.runner.load_questions` rejects
+`answer_facts` left empty for a maintainer to fill in: `rag.evaluation.dataset.load_questions` rejects
 an answerable question without gold quotes, so a draft must be completed (quotes copied from
 the source, facts, `doc` checked) before it is moved into the question set.
 """

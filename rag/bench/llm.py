@@ -49,7 +49,7 @@ def build_prompts(n: int, out: Path, index_dir: str | None = None) -> list[list[
     """Answer prompts for the first `n` answerable evaluation questions, over the sections the LLM
     answerer would be given for them."""
     from rag.answer.generative import as_sources, build_answer_messages, llm_hits
-    from rag.evaluation.runner import load_questions
+    from rag.evaluation.dataset import load_questions
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(load_config(), index_dir)
