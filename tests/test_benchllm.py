@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from rag.bench.harness import QUESTIONS_FILE
 from rag.bench.llm import SPECIALS, VOCAB, build_prompts, char_tokenizer, main
+from rag.bench.measure import QUESTIONS_FILE
 
 
 def test_prompts_are_the_llm_answerers_prompts(corpus_index, tmp_path, monkeypatch):

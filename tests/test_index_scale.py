@@ -294,7 +294,7 @@ def test_question_tokens_without_full_dictionary(tmp_path, corpus_index):
 # ---------------------------------------------------------------- opening a large index
 
 def test_open_20k_chunk_index_reads_no_chunk_text(tmp_path, corpus_index, monkeypatch):
-    from rag.bench.harness import SyntheticCorpus, write_synthetic_index
+    from rag.bench.synthetic import SyntheticCorpus, write_synthetic_index
 
     cfg, index_dir = corpus_index
     corpus = SyntheticCorpus(index_dir, cfg, sigma=0.05)
@@ -331,7 +331,7 @@ def _guard(loads):
 
 
 def test_synthetic_tokens_are_exact(corpus_index):
-    from rag.bench.harness import SyntheticCorpus
+    from rag.bench.synthetic import SyntheticCorpus
 
     cfg, index_dir = corpus_index
     assert SyntheticCorpus(index_dir, cfg).check_tokens(20) == 1.0
@@ -372,7 +372,7 @@ def test_place_matching_with_the_document_map_equals_the_scan(corpus_index):
 def test_pruned_bm25_search_is_exact(corpus_index, monkeypatch):
     """The MaxScore shortcut (common terms looked up only for documents that can still make
     the top k) returns exactly the top k of full scoring, also after removals emptied terms."""
-    from rag.bench.harness import load_questions
+    from rag.bench.measure import load_questions
 
     cfg, index_dir = corpus_index
     store = ChunkStore(index_dir / read_manifest(index_dir)["version"] / "store.sqlite")

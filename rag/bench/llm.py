@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag.bench.harness import QUESTIONS_FILE
+from rag.bench.measure import QUESTIONS_FILE
 from rag.config import ROOT, load_config
 from rag.models.generate import TransformersGenerator
 
