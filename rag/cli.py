@@ -429,7 +429,20 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--million", action="store_true", help="also run the 1,000,000-chunk case")
     bn.add_argument("--out", default="", help="also write the JSON result to this file")
     bn.set_defaults(func=cmd_bench)
+
+    sv = sub.add_parser("serve", help="start the web app (the same as python app.py)")
+    sv.add_argument("--host", help="address to listen on ([app] host, RAG_APP_HOST)")
+    sv.add_argument("--port", type=int, help="TCP port ([app] port, RAG_APP_PORT)")
+    sv.add_argument("--config", help="configuration file (default rag.toml, or RAG_CONFIG)")
+    sv.set_defaults(func=cmd_serve)
     return p
+
+
+def cmd_serve(args) -> int:
+    from rag.app.launch import main as serve
+
+    argv = [x for k in ("host", "port", "config") if getattr(args, k) is not None for x in (f"--{k}", str(getattr(args, k)))]
+    return serve(argv, prog="python -m rag serve")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -371,7 +371,7 @@ def recall_at(found: list[np.ndarray], gt: np.ndarray, k: int = 10) -> float:
 SYNTHETIC_METHOD = (
     "Synthetic chunks are derived from the real index (the corpus's documents and chunks): copy j of a real "
     "document replaces every name of its region chain (county → city → province, full and short names) by "
-    "another gazetteer region of the same level (rag/regions.py), shuffles the sentences of each chunk after "
+    "another gazetteer region of the same level (rag/text/places.py), shuffles the sentences of each chunk after "
     "the first, and rewrites the digits of about two thirds of the sentences (same number of digits). Documents "
     "keep their structure (sections, chunk count, responsibility notes), so N chunks ≈ N/45 documents. Lexical "
     "tokens are exactly those of tokenize(lexical_text(...)) of the new text (checked on a sample: "
