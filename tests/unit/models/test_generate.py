@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from tinymodels import tiny_qwen2
+from support.tinymodels import tiny_qwen2
 
 from rag.answer.citecheck import (
     CheckedText,

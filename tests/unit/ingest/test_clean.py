@@ -3,10 +3,10 @@
 import re
 
 import pytest
+from support.fakes import CORPUS
 
 from rag.ingest.clean import clean_document
 from rag.text.normalize import normalize, normalize_for_match
-from tests.conftest import CORPUS
 
 FILES = sorted(p.name for p in CORPUS.iterdir())
 

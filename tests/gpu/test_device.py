@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tinymodels import tiny_qwen2, tiny_sentence_transformer
+from support.tinymodels import tiny_qwen2, tiny_sentence_transformer
 
 from rag.answer.context import Source
 from rag.answer.generative import build_answer_messages, generate_answer

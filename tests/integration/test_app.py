@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from apphelpers import Slowed, launch
-from conftest import ROOT, make_config
+from support.app import launch
+from support.fakes import ROOT, Slowed, make_config
 
 from rag.app import view as view
 from rag.app.feedback import (
@@ -58,7 +58,7 @@ def app_pipeline(corpus_index, app_cfg):
 @pytest.fixture(scope="module")
 def app_cfg(corpus_index, tmp_path_factory):
     _, index_dir = corpus_index
-    from conftest import CORPUS
+    from support.fakes import CORPUS
 
     return make_config(index_dir, CORPUS, **{"app.data_dir": str(tmp_path_factory.mktemp("var")),
                                              "app.concurrency": 4, **FAKE_EMBEDDING_ANSWERS})
@@ -375,7 +375,7 @@ def test_a_rebuilt_index_is_picked_up_before_the_next_question(tmp_path, small_c
     assert "2 份" in svc.status()
     import shutil
 
-    from conftest import CORPUS
+    from support.fakes import CORPUS
 
     extra = sorted(CORPUS.iterdir())[0]
     shutil.copy(extra, small_corpus / extra.name)  # a new document, then `make index`

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPUS, BigramEmbedding, make_config
+from support.fakes import CORPUS, BigramEmbedding, make_config
 
 from rag.index import lexical
 from rag.index.builder import IndexBuilder

@@ -1,10 +1,10 @@
 """Every supported format through the whole pipeline: sections, duties, citations (and pages)."""
 
 import pytest
+from support.fakes import make_config
 
 from rag.index.builder import IndexBuilder
 from rag.pipeline import Pipeline
-from tests.conftest import make_config
 
 PLAN = [
     "某县法治政府建设实施方案(2021-2025年)",

@@ -1,13 +1,13 @@
 """Outline parsing, chunking, metadata and responsibility notes on the five real documents."""
 
 import pytest
+from support.fakes import CORPUS
 
 from rag.ingest.chunk import OutlineChunker
 from rag.ingest.document import load_document, process
 from rag.ingest.duties import find_deadlines, find_targets, parse_note
 from rag.ingest.outline import parse_outline
 from rag.records import PATH_SEP
-from tests.conftest import CORPUS
 
 CHUNKER = OutlineChunker(360, 40)
 

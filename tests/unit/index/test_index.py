@@ -5,12 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
+from support.fakes import make_config
 
 from rag.errors import BuildError, IndexCorrupt, IndexMismatch, IndexMissing
 from rag.index.builder import IndexBuilder
 from rag.index.layout import MANIFEST
 from rag.index.reader import Index
-from tests.conftest import make_config
 
 
 def build(docs, index_dir, **overrides):
@@ -171,7 +171,7 @@ def test_no_documents_is_an_error(tmp_path):
 
 def test_llama_index_vector_store_index_retrieves_from_our_store(corpus_index):
     cfg, index_dir = corpus_index
-    from conftest import BigramEmbedding
+    from support.fakes import BigramEmbedding
 
     idx = Index.open(index_dir, cfg)
     vsi = idx.vector_store_index(BigramEmbedding())

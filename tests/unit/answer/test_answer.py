@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from support.fakes import ScriptedGenerator, TwoStepGenerator
 
 from rag.answer.followup import Followup, condense_without_llm
 from rag.answer.generative import LLMAnswerer
@@ -112,7 +113,7 @@ def test_how_to_questions_about_what_the_plans_cover_are_answered(pipeline):
 def test_exact_evidence_overrides_the_dense_similarity_gate(corpus_index):
     """With the dense gate set so high that every question fails it, a question whose content words
     all stand in one retrieved section is still answered; one whose words do not is refused."""
-    from conftest import make_config
+    from support.fakes import make_config
 
     from rag.pipeline import Pipeline
 
@@ -155,25 +156,6 @@ def test_injected_instructions_in_a_question_do_not_change_the_form(pipeline):
     assert "已完成" not in a.text.replace("“已完成”", "") or a.refused
 
 
-class ScriptedGenerator:
-    """A fake LLM: records the messages and replies with a fixed text, streamed in pieces."""
-
-    name = "scripted"
-
-    def __init__(self, reply: str):
-        self.reply = reply
-        self.messages = None
-
-    def stream_chat(self, messages):
-        self.messages = list(messages)
-        for i in range(0, len(self.reply), 5):
-            yield self.reply[i:i + 5]
-
-    def complete(self, messages):
-        self.messages = list(messages)
-        return self.reply
-
-
 @pytest.fixture()
 def llm_pipeline(pipeline):
     from dataclasses import replace
@@ -212,19 +194,6 @@ def test_llm_is_not_called_when_the_gate_refuses(llm_pipeline):
     p, gen = llm_pipeline("不应出现")
     a = p.ask("北京市法治政府建设实施方案提出了哪些主要目标?")
     assert a.refused and gen.messages is None
-
-
-class TwoStepGenerator(ScriptedGenerator):
-    """complete() rewrites the follow-up; stream_chat() answers."""
-
-    def __init__(self, rewrite: str, reply: str):
-        super().__init__(reply)
-        self.rewrite = rewrite
-        self.condense_prompt = None
-
-    def complete(self, messages):
-        self.condense_prompt = messages[-1][1]
-        return self.rewrite
 
 
 def test_follow_up_is_rewritten_by_the_llm_when_there_is_one(pipeline):

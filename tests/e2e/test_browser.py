@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, ROOT, make_config
+from support.fakes import CORPUS, ROOT, make_config
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,7 +56,7 @@ def ensure_chromium() -> None:
 
 @pytest.fixture(scope="module")
 def browser_app(corpus_index, tmp_path_factory):
-    from apphelpers import launch
+    from support.app import launch
 
     from rag.app.ui import build_app
     from rag.pipeline import Pipeline
@@ -213,7 +213,7 @@ def test_browser_end_to_end(browser_app, tmp_path):
 
 
 def _missing_index_app(tmp_path):
-    from apphelpers import launch
+    from support.app import launch
 
     from rag.app.launch import open_pipeline
     from rag.app.ui import build_app

@@ -7,10 +7,9 @@ questions and rankings, so a change in any metric definition shows up here.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from conftest import BigramEmbedding
+from support.fakes import ROOT, BigramEmbedding
 
 from rag.evaluation.baseline import check_thresholds, compare
 from rag.evaluation.dataset import contains, fact_found, load_questions
@@ -196,7 +195,7 @@ def test_load_questions_errors_name_the_line(tmp_path, line, message):
 
 
 def test_real_question_set_loads():
-    qs = load_questions(Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl")
+    qs = load_questions(ROOT / "eval" / "questions.jsonl")
     types = {"fact", "department", "deadline", "target", "metadata", "comparison", "traditional", "colloquial",
              "unanswerable"}
     assert len(qs) >= 80 and {q.type for q in qs} == types
@@ -466,7 +465,7 @@ def test_evaluate_and_report(qpath, tmp_path):
 # ----------------------------------------------------------------------------- naive pipeline
 
 class CallCountingEmbedding(BigramEmbedding):
-    """The shared fake embedding (conftest), counting query vs text calls."""
+    """The shared fake embedding (support.fakes), counting query vs text calls."""
 
     dim: int = 64
     query_calls: int = 0

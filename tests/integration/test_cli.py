@@ -5,8 +5,7 @@ import subprocess
 import sys
 
 import pytest
-
-from tests.conftest import ROOT
+from support.fakes import ROOT
 
 
 @pytest.fixture()

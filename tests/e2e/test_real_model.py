@@ -2,6 +2,7 @@
 hold the quality bar on the evaluation set. Slow (~1 min), still part of `make test`."""
 
 import pytest
+from support.fakes import CORPUS, ROOT
 
 from rag.config import load_config
 from rag.evaluation.dataset import load_questions
@@ -10,7 +11,6 @@ from rag.evaluation.systems import build_systems
 from rag.index.builder import IndexBuilder
 from rag.models.embed import embed_query, make_embedding
 from rag.pipeline import Pipeline
-from tests.conftest import CORPUS, ROOT
 
 pytestmark = pytest.mark.slow
 

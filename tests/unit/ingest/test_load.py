@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.fakes import ROOT
 
 from rag.errors import LoadError
 from rag.ingest.corpus import iter_corpus
@@ -242,7 +243,7 @@ def test_no_heavy_imports_at_import_time():
         "import sys, rag.ingest.load; "
         "print(sorted(m for m in ('docx', 'pypdf', 'bs4', 'charset_normalizer', 'lxml') if m in sys.modules))"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                          env={**os.environ, "PYTHONPATH": str(root)}, check=True)
     assert out.stdout.strip() == "[]"
