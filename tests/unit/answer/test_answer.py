@@ -210,3 +210,15 @@ def test_follow_up_is_rewritten_by_the_llm_when_there_is_one(pipeline):
     assert "利通区怎么规范行政复议案件办理" in gen.condense_prompt and "那牵头部门是谁" in gen.condense_prompt
     assert "利通区行政复议工作由哪个部门牵头" in gen.messages[-1][1]  # the answer prompt got the rewrite
     assert not a.refused and "区政府法制办" in a.text and a.citations[0].doc_id.startswith("002")
+
+
+def test_the_pipeline_is_a_llama_index_query_engine(pipeline):
+    from rag.pipeline import as_query_engine
+
+    engine = as_query_engine(pipeline)
+    r = engine.query("陕西要求哪年前建成两法衔接平台?")
+    assert "2023年年底前" in str(r) and not r.metadata["refused"]
+    src = r.source_nodes[0].node
+    assert src.metadata["doc_id"].startswith("003")
+    assert pipeline.index.document(src.metadata["doc_id"]).text[src.start_char_idx:src.end_char_idx] == src.text
+    assert as_query_engine(pipeline).query("上海市的法治政府建设方案?").metadata["refused"]
