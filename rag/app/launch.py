@@ -94,6 +94,9 @@ def launch_kwargs(cfg: Config, **overrides) -> dict:
         show_error=False,
         ssr_mode=False,
         mcp_server=False,
+        enable_monitoring=False,  # no /monitoring dashboard
+        max_file_size="1kb",  # the app has no upload component: /gradio_api/upload takes nothing real
+        state_session_capacity=int(cfg.app.max_sessions),  # sessions whose state is kept (LRU)
         max_threads=max(40, int(cfg.app.concurrency) * 4),
         **launch_style(),
     )

@@ -12,7 +12,8 @@ API endpoints (gradio_client): `ask(question, region="", doc="") -> (answer, cit
 from types import SimpleNamespace
 
 from rag.app import view
-from rag.app.service import Service, find_turn, log
+from rag.app.feedback import FeedbackRefused
+from rag.app.service import Service, find_turn, log, trim_history
 from rag.app.status import user_message
 from rag.app.style import CSS
 from rag.errors import is_expected
@@ -82,9 +83,10 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
     """问答: the conversation, the scope filters, feedback and the eval-draft button."""
     import gradio as gr
 
-    messages = gr.State([])  # chat messages shown (HTML content)
-    turns = gr.State([])  # answered turns: question, answer, citations, index version
-    disliked = gr.State(None)  # the turn last rated 👎 (for the eval draft)
+    ttl = int(cfg.app.session_ttl)  # an idle session's state is dropped after this many seconds
+    messages = gr.State([], time_to_live=ttl)  # chat messages shown (HTML content)
+    turns = gr.State([], time_to_live=ttl)  # answered turns: question, answer, citations, index version
+    disliked = gr.State(None, time_to_live=ttl)  # the turn last rated 👎 (for the eval draft)
     with gr.Tab("问答", id="chat", elem_id="tab-chat"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=420):
@@ -116,7 +118,7 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
     region.change(on_region, region, doc, **PRIVATE)
 
     def on_ask(q, msgs, ts, r, d):
-        q = (q or "").strip()
+        q = (q if isinstance(q, str) else "").strip()[: int(cfg.question.max_chars)]  # the server's limit
         if not q:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
@@ -124,7 +126,7 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
         for ev in svc.chat(q, ts, r, d, msg_index=len(msgs) - 1):
             msgs = msgs[:-1] + [{"role": "assistant", "content": ev.html}]
             if ev.turn is not None:
-                ts = ts + [ev.turn]
+                msgs, ts = trim_history(msgs, ts + [ev.turn], int(cfg.app.max_turns))
             yield "", msgs, msgs, ts, (svc.status() if ev.kind != "pending" else gr.skip())
 
     ask_io = dict(inputs=[question, messages, turns, region, doc], outputs=[question, chatbot, messages, turns, status])
@@ -142,11 +144,15 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
     clear_btn.click(on_clear, None, [chatbot, messages, turns, disliked, draft_box, question], **PRIVATE)
     chatbot.clear(on_clear, None, [chatbot, messages, turns, disliked, draft_box, question], **PRIVATE)
 
-    def on_like(ts, evt: gr.LikeData):
+    def on_like(ts, evt: gr.LikeData, request: gr.Request):
         turn = find_turn(ts, evt.index)
         if turn is None or evt.liked not in (True, False):
             return gr.skip(), gr.skip(), gr.skip()
-        svc.rate(turn, evt.liked)
+        try:
+            svc.rate(turn, evt.liked, getattr(request, "session_hash", None))
+        except FeedbackRefused as e:
+            gr.Info(str(e), duration=3)
+            return gr.skip(), gr.skip(), gr.skip()
         if evt.liked:
             gr.Info("感谢反馈!", duration=3)
             return None, gr.update(visible=False), gr.skip()
@@ -156,10 +162,14 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
 
     chatbot.like(on_like, turns, [disliked, draft_box, draft_info], **PRIVATE)
 
-    def on_draft(turn):
+    def on_draft(turn, request: gr.Request):
         if not turn:
             return gr.skip(), gr.skip()
-        rec = svc.draft(turn)
+        try:
+            rec = svc.draft(turn, getattr(request, "session_hash", None))
+        except FeedbackRefused as e:
+            gr.Info(str(e), duration=3)
+            return None, gr.update(visible=False)
         gr.Info(f"已生成评测草稿 {rec['id']}", duration=4)
         return None, gr.update(visible=False)
 

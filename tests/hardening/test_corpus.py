@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 from support.fakes import make_config
 from support.hardening import NEW_DOC, TAG, one_line_error
 
+from rag.index.builder import IndexBuilder
 from rag.index.layout import read_manifest
 from rag.index.reader import Index
 
@@ -26,7 +28,7 @@ def test_add_copies_an_outside_file_in_and_it_is_listed_and_searchable(rag, tmp_
     outside.write_text(NEW_DOC, encoding="utf-8")
     code, lines, _, err = rag("add", str(outside), "--json")
     assert code == 0, err
-    doc_id = "新区法治政府建设实施方案"
+    doc_id = "新区法治政府建设实施方案.txt"  # doc ids keep the extension
     assert rag.statuses(lines)[doc_id] == "added"
     assert (rag.docs / outside.name).read_bytes() == outside.read_bytes() and outside.exists()
     man = read_manifest(rag.index)
@@ -87,7 +89,7 @@ def test_remove_takes_a_document_out_for_good(rag):
     phrase = next(line for line in text.splitlines() if len(line) > 30)[:24]
     code, lines, _, err = rag("remove", victim, "--json")
     assert code == 0 and rag.statuses(lines)[victim] == "removed", err
-    assert f"{victim}.txt" not in rag.corpus() and f".removed/{victim}.txt" in rag.corpus()
+    assert victim not in rag.corpus() and f".removed/{victim}" in rag.corpus()
     code, docs, _, _ = rag("list", "--json")
     assert victim not in {d["doc_id"] for d in docs}
     code, hits, _, _ = rag("search", phrase, "-k", "10", "--json")
@@ -113,12 +115,12 @@ def test_build_reprocesses_only_new_or_changed_files(rag, tmp_path):
     before = rag.version()
     code, lines, _, _ = rag("build", "--json")
     statuses = rag.statuses(lines)
-    assert statuses[first.stem] == "updated" and statuses[second.stem] == "unchanged"
+    assert statuses[first.name] == "updated" and statuses[second.name] == "unchanged"
     failed = [x for x in lines if x.get("status") == "failed"]
     assert len(failed) == 1 and "broken.docx" in failed[0]["reason"] and failed[0]["reason"].strip()
     assert code == 1  # a failed file is reported, the others are indexed anyway
     man = read_manifest(rag.index)
-    assert man["version"] != before and set(man["documents"]) == {first.stem, second.stem}
+    assert man["version"] != before and set(man["documents"]) == {first.name, second.name}
     assert lines[-1]["summary"].count("1 updated") == 1
 
 
@@ -163,3 +165,101 @@ def test_documents_are_read_from_the_index_only(corpus_index, tmp_path):
         assert "rag-error" in html and "root:" not in html and not TAG.search(html), doc_id
     real = svc.documents()[0].doc_id
     assert "rag-doc-title" in svc.document_view(real)
+
+
+# ================================================================== round two: ids, failed adds, links
+
+SUPPORTED_PAIRS = [(a, b) for i, a in enumerate((".txt", ".md", ".html", ".htm", ".docx", ".pdf"))
+                   for b in (".txt", ".md", ".html", ".htm", ".docx", ".pdf")[i + 1:]]
+
+
+def _document(path: Path, text: str) -> None:
+    """A small document of `text` in the format of `path`'s extension."""
+    ext = path.suffix
+    if ext in (".txt", ".md"):
+        path.write_text(text, encoding="utf-8")
+    elif ext in (".html", ".htm"):
+        path.write_text("<html><body>" + "".join(f"<p>{x}</p>" for x in text.splitlines()) + "</body></html>",
+                        encoding="utf-8")
+    elif ext == ".docx":
+        import docx
+
+        d = docx.Document()
+        for line in text.splitlines():
+            d.add_paragraph(line)
+        d.save(path)
+    else:
+        from reportlab.lib.pagesizes import A4
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+        from reportlab.pdfgen import canvas
+
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+        c = canvas.Canvas(str(path), pagesize=A4)
+        c.setFont("STSong-Light", 11)
+        for i, line in enumerate(text.splitlines()):
+            c.drawString(50, 800 - 16 * i, line)
+        c.save()
+
+
+@pytest.mark.parametrize("a,b", SUPPORTED_PAIRS, ids=[f"{a}+{b}" for a, b in SUPPORTED_PAIRS])
+def test_documents_whose_names_differ_only_in_extension_are_two_documents(tmp_path, a, b):
+    """plan.txt and plan.md (any pair of supported formats) are indexed side by side; adding or
+    removing one never touches the other."""
+    docs, index_dir = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    _document(docs / f"plan{a}", "甲县法治政府建设实施方案\n一、总体要求\n甲县要求2025年底前建成行政执法监督平台。")
+    _document(docs / f"plan{b}", "乙县法治政府建设实施方案\n一、总体要求\n乙县要求2026年底前建成复议调解中心。")
+    cfg = make_config(index_dir, docs)
+    report = IndexBuilder(cfg).build(docs, index_dir)
+    assert {d.doc_id for d in report.live()} == {f"plan{a}", f"plan{b}"}, report.documents
+    idx = Index.open(index_dir, cfg)
+    assert "甲县" in idx.document(f"plan{a}").text and "乙县" in idx.document(f"plan{b}").text
+    IndexBuilder(cfg).remove([f"plan{b}"], docs, index_dir)
+    assert [d.doc_id for d in Index.open(index_dir, cfg).documents()] == [f"plan{a}"]
+
+
+def test_add_of_a_same_stem_file_adds_a_second_document(rag, tmp_path):
+    code, docs, _, _ = rag("list", "--json")
+    first = docs[0]["path"]
+    other = tmp_path / "elsewhere" / (Path(first).stem + ".md")
+    other.parent.mkdir()
+    other.write_text(NEW_DOC, encoding="utf-8")
+    code, lines, _, err = rag("add", str(other), "--json")
+    assert code == 0 and rag.statuses(lines)[other.name] == "added", err
+    assert rag.statuses(lines)[first] == "unchanged"  # not replaced
+    code, lines, _, err = rag("remove", Path(first).stem)  # a stem that names two documents
+    assert code == 1 and "names several documents" in err and one_line_error(err)
+
+
+def test_a_failed_add_leaves_nothing_behind(rag, tmp_path, monkeypatch):
+    corpus, version = rag.corpus(), rag.version()
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"PK\x03\x04 not really a docx")
+    code, _, _, err = rag("add", str(broken))
+    assert code == 1 and "cannot be indexed" in err and one_line_error(err)
+    assert rag.corpus() == corpus and rag.version() == version
+    # another build holds the lock: the copy made for the add is taken back
+    from rag.index.layout import IndexLayout
+
+    good = tmp_path / "新区法治政府建设实施方案.txt"
+    good.write_text(NEW_DOC, encoding="utf-8")
+    with IndexLayout(rag.index).lock():
+        code, _, _, err = rag("add", str(good))
+    assert code == 1 and "another build is running" in err and one_line_error(err)
+    assert rag.corpus() == corpus and rag.version() == version
+
+
+def test_a_hard_link_to_a_file_outside_is_not_indexed(rag, tmp_path):
+    secret = tmp_path / "private" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("绝密:服务器口令是 hunter2。\n" + NEW_DOC, encoding="utf-8")
+    os.chmod(secret, 0o600)
+    os.link(secret, rag.docs / "leak.txt")
+    code, lines, _, err = rag("build", "--json")
+    failed = [x for x in lines if x.get("status") == "failed"]
+    assert code == 1 and failed and "hard links" in failed[0]["reason"]
+    code, docs, _, _ = rag("list", "--json")
+    assert "leak.txt" not in {d["doc_id"] for d in docs}
+    code, lines, _, err = rag("add", str(rag.docs / "leak.txt"))
+    assert code == 1 and "hard links" in err and one_line_error(err)

@@ -196,7 +196,7 @@ def test_feedback_appends_from_many_threads_stay_whole(tmp_path):
     log = FeedbackLog(tmp_path)
 
     def rate(i):
-        log.rate("up", f"问题{i}" * 50, "答" * 500, [], "v")
+        log.rate("up", f"问题{i}" * 50, "答" * 500, [], "v", session=f"s{i}")  # 64 users
 
     with ThreadPoolExecutor(8) as ex:
         list(ex.map(rate, range(64)))

@@ -111,3 +111,22 @@ def test_real_process_with_an_unknown_corpus_folder(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rag", "build", "--docs", str(tmp_path / "none"),
                            "--index", str(tmp_path / "idx")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "corpus folder not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["search", "行政复议", "-k", "-5"], ["search", "行政复议", "-k", "0"],
+                                  ["search", "行政复议", "-k", "x"], ["departments", "--query", "营业执照", "-k", "-1"]])
+def test_counts_out_of_range_are_usage_errors(run_cli, args, capsys):
+    with pytest.raises(SystemExit) as e:
+        run_cli(*args)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "argument -k" in err and ("between" in err or "whole number" in err), err
+
+
+def test_a_batch_with_a_bad_line_reports_it_and_answers_the_rest(run_cli, tmp_path):
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes('{"id": 1, "question": "行政复议由谁负责?"}\n'.encode("utf-8") + b'{"id": 2, "question": "\xff\xfe"}\n'
+                      + b"not json\n" + '{"id": 4, "question": "营业执照归哪个部门管?"}\n'.encode("utf-8"))
+    code, out, err = run_cli("ask", "--batch", str(batch), "--json")
+    answered = [json.loads(x)["id"] for x in out.splitlines()]
+    assert answered == [1, 4] and code == 1
+    assert "line 2: not UTF-8" in err and "line 3: not JSON" in err and "Traceback" not in err

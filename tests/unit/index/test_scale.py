@@ -156,7 +156,7 @@ def test_removing_a_document_removes_its_vectors(tmp_path, kind):
     cfg = make_config(index_dir, docs, **{"index.faiss": kind, "index.ann_threshold": 50})
     IndexBuilder(cfg).build(docs, index_dir)
     before = Index.open(index_dir, cfg)
-    victim = Path(names[1]).stem
+    victim = Path(names[1]).name  # doc ids keep the extension
     victim_chunks = before.store.doc_chunks(victim)
     victim_ids = {c.id for c in victim_chunks}
     assert victim_ids
