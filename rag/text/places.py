@@ -80,7 +80,7 @@ class Match(tuple):
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # what may follow a full name ending in this character without making it part of a word
-_SUFFIX_CUT = {"市": "场民值面井价", "区": "域间分别块", "旗": "帜舰", "盟": "友约"}
+_SUFFIX_CUT = {"市": "场值面井价", "区": "域间分别块", "旗": "帜舰", "盟": "友约"}
 _KIND_RANK = {"name": 0, "alias": 1, "short": 2}
 _LINE_START = "\n\r \t\u3000《“\"'(（【["
 _MUNICIPALITIES = ("11", "12", "31", "50")
@@ -249,10 +249,11 @@ class Gazetteer:
         g = Gazetteer.__new__(Gazetteer)
         g._guards, g._bigrams = self._guards, self._bigrams
         g._by_code, g._order = dict(self._by_code), list(self._order)
+        added: dict[str, Region] = {}  # name → a place added here (a parent of later ones)
         for r in places:
-            parent = self._by_code.get(r.parent_code) if r.parent_code else None
+            parent = g._by_code.get(r.parent_code) if r.parent_code else None
             if parent is None and r.parent:
-                parent = g.get(r.parent) if r.parent not in g._dict else g._dict[r.parent]
+                parent = added.get(r.parent) or self.get(r.parent)
                 if parent is None:
                     raise ValueError(f"unknown parent {r.parent!r} of {r.name!r}")
             if parent is not None:
@@ -261,6 +262,7 @@ class Gazetteer:
             if key in g._by_code:
                 continue  # already known
             g._add(r)
+            added.setdefault(r.name, g._order[-1])
         g._index()
         return g
 
@@ -273,6 +275,15 @@ class Gazetteer:
         """Canonical name → region; a repeated name maps to its most prominent division and the
         others are under their qualified names (福州市鼓楼区)."""
         return dict(self._dict)
+
+    def key_of(self, region: Region) -> str:
+        """The name that `get` maps back to `region` alone: the name itself for a unique or the
+        most prominent division of a name, else the qualified name (福州市鼓楼区). What an
+        index should store for a document's region."""
+        if self._dict.get(region.name) == region:
+            return region.name
+        q = self._qualified(region)
+        return q if self._dict.get(q) == region else region.name
 
     def by_code(self, code: str) -> Region | None:
         return self._by_code.get(code)
@@ -543,6 +554,10 @@ def chain(region: Region) -> list[Region]:
 
 def province_of(region: Region) -> Region:
     return chain(region)[-1]
+
+
+def key_of(region: Region) -> str:
+    return Gazetteer.default().key_of(region)
 
 
 def city_of(region: Region) -> Region | None:
