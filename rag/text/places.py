@@ -28,12 +28,13 @@ was a guess (`Match.ambiguous`, `Match.candidates`).
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 PROVINCE, CITY, COUNTY, TOWNSHIP = "province", "city", "county", "township"
 LEVELS = (PROVINCE, CITY, COUNTY, TOWNSHIP)  # broadest first
@@ -78,7 +79,6 @@ class Match(tuple):
         flag = f", ambiguous among {len(self.candidates)}" if self.ambiguous else ""
         return f"Match({self.region.name}@{self.region.code or '-'}, {self.start}, {self.end}{flag})"
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 # what may follow a full name ending in this character without making it part of a word
 _SUFFIX_CUT = {"市": "场值面井价", "区": "域间分别块", "旗": "帜舰", "盟": "友约"}
 _KIND_RANK = {"name": 0, "alias": 1, "short": 2}
@@ -113,7 +113,7 @@ class Gazetteer:
     """Regions by code and by name, and the place finder over them. Immutable once built:
     `with_places` returns a new one."""
 
-    _default: "Gazetteer | None" = None
+    _default: Gazetteer | None = None
     _lock = threading.Lock()
 
     def __init__(self, regions: Iterable[Region], guards: dict[str, _Guard] | None = None,
@@ -128,7 +128,7 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def default(cls) -> "Gazetteer":
+    def default(cls) -> Gazetteer:
         """The gazetteer of data/divisions.tsv, loaded on first use and shared."""
         if cls._default is None:
             with cls._lock:
@@ -137,7 +137,7 @@ class Gazetteer:
         return cls._default
 
     @classmethod
-    def load(cls, folder: Path | str = DATA) -> "Gazetteer":
+    def load(cls, folder: Path | str = DATA) -> Gazetteer:
         folder = Path(folder)
         rows = []
         with open(folder / "divisions.tsv", encoding="utf-8") as f:
@@ -148,8 +148,8 @@ class Gazetteer:
         regions = []
         for r in rows:
             aliases = tuple(a for a in (r.get("aliases") or "").split("|") + (r.get("former") or "").split("|") if a)
-            regions.append(Region(r["name"], r["short"] or r["name"], r["level"], names.get(r["parent"]) if r["parent"] else None,
-                                  aliases, r["code"], r["parent"]))
+            parent = names.get(r["parent"]) if r["parent"] else None
+            regions.append(Region(r["name"], r["short"] or r["name"], r["level"], parent, aliases, r["code"], r["parent"]))
         guards = {}
         gpath = folder / "guards.tsv"
         if gpath.exists():
@@ -199,7 +199,9 @@ class Gazetteer:
                 lookup.setdefault(form, []).append((r, kind))
                 if len(form) >= 2 and not (r.level == TOWNSHIP and kind == "short"):
                     keys.setdefault(form, []).append((r, kind))
-        order = lambda rk: (_KIND_RANK[rk[1]],) + self._prominence(rk[0])  # noqa: E731
+        def order(rk: tuple[Region, str]) -> tuple:
+            return (_KIND_RANK[rk[1]],) + self._prominence(rk[0])
+
         self._keys = {k: sorted(v, key=order) for k, v in keys.items()}
         self._lookup = {k: sorted(v, key=order) for k, v in lookup.items()}
         lengths: dict[str, set[int]] = {}
@@ -240,7 +242,7 @@ class Gazetteer:
     def _path_endswith(self, r: Region, text: str) -> bool:
         return "".join(x.name for x in reversed(self.chain(r))).endswith(text)
 
-    def with_places(self, places: Iterable[Region]) -> "Gazetteer":
+    def with_places(self, places: Iterable[Region]) -> Gazetteer:
         """A new gazetteer that also knows `places` (townships an index's documents name, or any
         division this one lacks). Each place's parent is found by `parent_code`, else by
         `parent` read like a text: a name (西湖区: the most prominent 西湖区) or a path that
@@ -321,7 +323,7 @@ class Gazetteer:
         if r is None and name and len(name) <= 40:
             found = self.find(name)
             if found and found[-1].end == len(name) and all(
-                    a.end == b.start for a, b in zip(found, found[1:])) and found[0].start == 0:
+                    a.end == b.start for a, b in itertools.pairwise(found)) and found[0].start == 0:
                 r = found[-1].region
         self._get_cache[name] = r
         return r
