@@ -39,19 +39,20 @@ MUNICIPALITIES = {"11", "12", "31", "50"}
 OUTSIDE = {"71", "81", "82"}  # 台湾, 香港, 澳门: province-level rows only
 NOT_PLACES = {"99"}  # 苏鲁交界, 海域
 
-# Province-level short names and their one-character abbreviations (the abbreviations are
-# for get(); one character is never matched in running text).
+# Province-level short names, and the one-character abbreviations the old hand-written
+# gazetteer had (for get(); one character is never matched in running text). No more of them:
+# callers test `any(n in title for n in region.names)`, and 新, 云, 青… are in every other title.
 PROVINCES = {
-    "北京市": ("北京", "京"), "天津市": ("天津", "津"), "河北省": ("河北", "冀"), "山西省": ("山西", "晋"),
-    "内蒙古自治区": ("内蒙古", "蒙|内蒙"), "辽宁省": ("辽宁", "辽"), "吉林省": ("吉林", "吉"),
-    "黑龙江省": ("黑龙江", "黑"), "上海市": ("上海", "沪"), "江苏省": ("江苏", "苏"), "浙江省": ("浙江", "浙"),
-    "安徽省": ("安徽", "皖"), "福建省": ("福建", "闽"), "江西省": ("江西", "赣"), "山东省": ("山东", "鲁"),
-    "河南省": ("河南", "豫"), "湖北省": ("湖北", "鄂"), "湖南省": ("湖南", "湘"), "广东省": ("广东", "粤"),
-    "广西壮族自治区": ("广西", "桂"), "海南省": ("海南", "琼"), "重庆市": ("重庆", "渝"),
-    "四川省": ("四川", "川|蜀"), "贵州省": ("贵州", "黔|贵"), "云南省": ("云南", "滇|云"), "西藏自治区": ("西藏", "藏"),
-    "陕西省": ("陕西", "陕|秦"), "甘肃省": ("甘肃", "甘|陇"), "青海省": ("青海", "青"),
-    "宁夏回族自治区": ("宁夏", "宁"), "新疆维吾尔自治区": ("新疆", "新"), "台湾省": ("台湾", "台"),
-    "香港特别行政区": ("香港", "港"), "澳门特别行政区": ("澳门", "澳"),
+    "北京市": ("北京", "京"), "天津市": ("天津", ""), "河北省": ("河北", ""), "山西省": ("山西", "晋"),
+    "内蒙古自治区": ("内蒙古", "蒙|内蒙"), "辽宁省": ("辽宁", ""), "吉林省": ("吉林", ""),
+    "黑龙江省": ("黑龙江", ""), "上海市": ("上海", "沪"), "江苏省": ("江苏", ""), "浙江省": ("浙江", ""),
+    "安徽省": ("安徽", ""), "福建省": ("福建", ""), "江西省": ("江西", "赣"), "山东省": ("山东", ""),
+    "河南省": ("河南", ""), "湖北省": ("湖北", ""), "湖南省": ("湖南", ""), "广东省": ("广东", "粤"),
+    "广西壮族自治区": ("广西", ""), "海南省": ("海南", ""), "重庆市": ("重庆", ""),
+    "四川省": ("四川", "川"), "贵州省": ("贵州", ""), "云南省": ("云南", ""), "西藏自治区": ("西藏", ""),
+    "陕西省": ("陕西", "陕"), "甘肃省": ("甘肃", ""), "青海省": ("青海", ""),
+    "宁夏回族自治区": ("宁夏", "宁"), "新疆维吾尔自治区": ("新疆", ""), "台湾省": ("台湾", ""),
+    "香港特别行政区": ("香港", ""), "澳门特别行政区": ("澳门", ""),
 }
 
 # Abbreviations in common use that no rule derives (banners, long autonomous counties).
@@ -94,7 +95,7 @@ COMMON_STEMS = set("""
 同安 红桥 石泉 东宝 钢城 竞秀 四会 平乐 新泰 江源 连云 惠农 思明 响水 乌兰 东宁 同德 泰顺 丰顺 成安 兴和
 康平 东明 正安 封开 平桥 大祥 喜德 定结 尼玛 坊子 双河 卫东 站前 新北 新和 新干 和静 天等 大新 城阳 下陆
 三都 称多 港南 港北 治多 杂多 朝天 日土 新都 新荣 改则 振安 广信 将乐 坡头 和康 和安 两当 鄱阳 宣威 德惠
-富顺 崇义 来安 淮上 历下 望都
+富顺 崇义 来安 淮上 历下 望都 湖里 民和
 """.split())
 
 # A county's bare stem that jieba's dictionary holds this often, tagged other than a place name
@@ -106,8 +107,9 @@ COUNTY_STEMS_OK = set("神农架 仙桃 石首 钟祥 麻城 石狮 大冶 赤�
 
 # Full names that are everyday words themselves (老城区改造, 城区道路, 园区东区): they match
 # only right after the name of one of their ancestors (阳泉市城区, 攀枝花市东区); those of
-# START_OK also at the start of a line, where a title names them (新县2023年…, but 建设新县城).
-START_OK = {"新县", "和县"}
+# START_OK also at the start of a line, where a title names them (新县2023年…, but 建设新县城,
+# 旅游兴县).
+START_OK = {"新县", "和县", "兴县", "富县"}  # 旅游兴县, 生态富县
 NEEDS_PARENT = START_OK | {"城区", "郊区", "矿区", "东区", "西区", "南区", "北区", "新城区", "老城区", "新市区", "市中区",
                 "城中区", "城东区", "城西区", "城北区", "城南区", "新区", "中区", "林区"}
 
@@ -243,7 +245,7 @@ def build(wheels: Path | None, report: bool) -> None:
         name, level = r["name"], r["level"]
         if level == "province":
             short, al = PROVINCES[name]
-            r["short"], r["aliases"] = short, al.split("|")
+            r["short"], r["aliases"] = short, [a for a in al.split("|") if a]
             continue
         suf = suffix_of(name)
         stem = name[: -len(suf)] if suf else name

@@ -155,7 +155,8 @@ def test_finds_chains_in_order_longest_first():
     "城关", "新华书店", "长安街", "永安", "第五原则", "推广西部经验", "黄河南岸", "便利通道", "丰富县域文化",
     "创建示范县", "振兴县域经济", "探索县域治理", "信息县级平台", "长治久安", "大理石", "城区道路",
     "老城区改造", "建设新县城", "各市和县", "大兴调查研究之风", "新建项目", "光明日报", "南部地区", "比如说",
-    "公安机关", "资源整合", "会同有关部门",
+    "公安机关", "资源整合", "会同有关部门", "工业强县、旅游兴县", "生态富县", "为人民和国家", "在威远镇、丹麻镇",
+    "大厂镇", "新会员", "湖里的鱼",
 ])
 def test_common_words_are_no_places(text):
     assert rg.find_regions(text) == []
@@ -173,6 +174,9 @@ def test_common_words_are_no_places(text):
     ("威县:以示范创建为抓手", ["威县"]),  # a one-character name at the start
     ("延安市富县", ["延安市", "富县"]),
     ("新县2023年法治政府建设工作报告", ["新县"]),
+    ("吕梁市兴县", ["吕梁市", "兴县"]),
+    ("萍乡乡镇和萍乡村民", ["萍乡市", "萍乡市"]),  # 乡镇 of 萍乡, not a township 萍乡乡
+    ("去宁夏", ["宁夏回族自治区"]),
 ])
 def test_places_that_look_like_words(text, expected):
     assert found(text) == expected

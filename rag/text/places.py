@@ -82,6 +82,7 @@ class Match(tuple):
 # what may follow a full name ending in this character without making it part of a word
 _SUFFIX_CUT = {"市": "场值面井价", "区": "域间分别块", "旗": "帜舰", "盟": "友约"}
 _KIND_RANK = {"name": 0, "alias": 1, "short": 2}
+_TOWNSHIPS_OF = ("乡镇", "镇街", "乡村", "镇村", "镇域", "乡级", "镇级")  # …of the place before them
 _LINE_START = "\n\r \t\u3000《“\"'(（【["
 _MUNICIPALITIES = ("11", "12", "31", "50")
 # a township named right after its county (阳朔县白沙镇, 密云区人民政府鼓楼街道办事处)
@@ -325,6 +326,8 @@ class Gazetteer:
             if found and found[-1].end == len(name) and all(
                     a.end == b.start for a, b in itertools.pairwise(found)) and found[0].start == 0:
                 r = found[-1].region
+        if len(self._get_cache) >= 50_000:
+            self._get_cache.clear()
         self._get_cache[name] = r
         return r
 
@@ -454,8 +457,12 @@ class Gazetteer:
             for pre, post in g.words:
                 if (not pre or text[i - len(pre):i] == pre) and (not post or text[j:j + len(post)] == post):
                     return None
+        short = all(k == "short" for _, k in cands)
+        township_next = (after and after in "镇乡" and text[j:j + 2] not in _TOWNSHIPS_OF) or text[j:j + 2] in ("街道", "苏木")
+        if short and township_next:
+            return None  # 威远镇, 科尔沁镇: a township of that name, not the county 威远县 (but 萍乡乡镇)
         cut = _SUFFIX_CUT.get(form[-1])
-        if cut and after and after in cut and all(k != "short" for _, k in cands):
+        if cut and after and after in cut and not short:
             return None
         return hit
 
