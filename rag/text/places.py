@@ -177,6 +177,7 @@ class Gazetteer:
         self._order.append(r)
 
     def _index(self) -> None:
+        self._chains: dict[str, tuple[Region, ...]] = {}
         by_name: dict[str, list[Region]] = {}
         for r in self._order:
             by_name.setdefault(r.name, []).append(r)
@@ -341,6 +342,20 @@ class Gazetteer:
 
     def chain(self, region: Region) -> list[Region]:
         """The region and its ancestors, most specific first: 利通区 → 吴忠市 → 宁夏回族自治区."""
+        return list(self._ancestry(region))
+
+    def _ancestry(self, region: Region) -> tuple[Region, ...]:
+        known = self._by_code.get(region.code) is region
+        if known:
+            hit = self._chains.get(region.code)
+            if hit is not None:
+                return hit
+        out = tuple(self._walk(region))
+        if known:
+            self._chains[region.code] = out
+        return out
+
+    def _walk(self, region: Region) -> list[Region]:
         out = [region]
         seen = {region.code}
         while True:
@@ -436,10 +451,10 @@ class Gazetteer:
             # right after an ancestor (利通区 after 吴忠市, 鼓楼街道 after 密云区): always a place,
             # and the ancestor settles which division of the name it is
             prev_codes = {r.code for r, _ in prev.cands}
-            under = [(r, k) for r, k in cands if any(a.code in prev_codes for a in self.chain(r)[1:])]
+            under = [(r, k) for r, k in cands if any(a.code in prev_codes for a in self._ancestry(r)[1:])]
             if under:
                 hit.cands, hit.pinned = under, True
-                anc = {a.code for r, _ in under for a in self.chain(r)[1:]}
+                anc = {a.code for r, _ in under for a in self._ancestry(r)[1:]}
                 prev.cands = [(r, k) for r, k in prev.cands if r.code in anc] or prev.cands
                 prev.pinned = True
                 return hit
@@ -470,7 +485,7 @@ class Gazetteer:
         """How much the named places support `r`: its ancestors named (the nearer the more),
         and places inside it named."""
         score = 0
-        for depth, a in enumerate(self.chain(r)[1:], 1):
+        for depth, a in enumerate(self._ancestry(r)[1:], 1):
             if a.code in named:
                 score += 4 - min(depth, 3)
         return score
@@ -482,7 +497,7 @@ class Gazetteer:
             if len(h.cands) == 1 or h.pinned:
                 r = h.cands[0][0]
                 named.add(r.code)
-                for a in self.chain(r)[1:]:
+                for a in self._ancestry(r)[1:]:
                     below[a.code] = below.get(a.code, 0) + 1
         for h in hits:
             if len(h.cands) == 1:
