@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -185,11 +186,14 @@ class Gazetteer:
         # name → region (the most prominent of a repeated name), and the other ones under a
         # qualified key that is how people write them: 福州市鼓楼区
         self._dict: dict[str, Region] = {}
+        self._qual: dict[str, str] = {}  # code → qualified name, for the repeated names
         for n, rs in self._same_name.items():
             self._dict[n] = rs[0]
         for n, rs in self._same_name.items():
-            for r in rs[1:]:
-                self._dict[self._qualified(r)] = r
+            if len(rs) > 1:
+                self._qual.update(self._qualify(rs))
+                for r in rs[1:]:
+                    self._dict.setdefault(self._qual[r.code], r)
         # every form that can match in running text → candidates (region, kind)
         keys: dict[str, list[tuple[Region, str]]] = {}
         lookup: dict[str, list[tuple[Region, str]]] = {}
@@ -201,6 +205,7 @@ class Gazetteer:
                 lookup.setdefault(form, []).append((r, kind))
                 if len(form) >= 2 and not (r.level == TOWNSHIP and kind == "short"):
                     keys.setdefault(form, []).append((r, kind))
+
         def order(rk: tuple[Region, str]) -> tuple:
             return (_KIND_RANK[rk[1]],) + self._prominence(rk[0])
 
@@ -228,21 +233,17 @@ class Gazetteer:
             under = 1 if p.code[2:4] == "01" else 2
         return (LEVEL_RANK.get(r.level, 9), under, r.code)
 
-    def _qualified(self, r: Region) -> str:
-        """The shortest 'ancestors + name' that names `r` alone: 鼓楼区 → 福州市鼓楼区."""
-        name = r.name
-        cur = r
-        while True:
-            p = self._by_code.get(cur.parent_code)
-            if p is None:
-                return name
-            name = p.name + name
-            if sum(1 for x in self._same_name.get(r.name, ()) if self._path_endswith(x, name)) <= 1:
-                return name
-            cur = p
-
-    def _path_endswith(self, r: Region, text: str) -> bool:
-        return "".join(x.name for x in reversed(self.chain(r))).endswith(text)
+    def _qualify(self, rs: list[Region]) -> dict[str, str]:
+        """For divisions of one name, the shortest 'ancestors + name' that names each alone:
+        鼓楼区 → 福州市鼓楼区 (and 南京市鼓楼区 for the one `get` gives under the bare name)."""
+        paths = {r.code: tuple(x.name for x in self._ancestry(r)) for r in rs}
+        depth = max(len(p) for p in paths.values())
+        counts = [Counter(p[:d] for p in paths.values()) for d in range(depth + 1)]
+        out = {}
+        for code, p in paths.items():
+            d = next((d for d in range(2, len(p) + 1) if counts[d][p[:d]] == 1), len(p))
+            out[code] = "".join(reversed(p[:d]))
+        return out
 
     def with_places(self, places: Iterable[Region]) -> Gazetteer:
         """A new gazetteer that also knows `places` (townships an index's documents name, or any
@@ -256,6 +257,8 @@ class Gazetteer:
         added: dict[str, Region] = {}  # name → a place added here (a parent of later ones)
         for r in places:
             parent = g._by_code.get(r.parent_code) if r.parent_code else None
+            if r.parent_code and parent is None:
+                raise ValueError(f"unknown parent code {r.parent_code!r} of {r.name!r}")
             if parent is None and r.parent:
                 parent = added.get(r.parent) or self.get(r.parent)
                 if parent is None:
@@ -286,7 +289,7 @@ class Gazetteer:
         index should store for a document's region."""
         if self._dict.get(region.name) == region:
             return region.name
-        q = self._qualified(region)
+        q = self._qual.get(region.code, region.name)
         return q if self._dict.get(q) == region else region.name
 
     def by_code(self, code: str) -> Region | None:
