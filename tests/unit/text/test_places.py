@@ -9,11 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.fakes import ROOT
 
 from rag.text import places as rg
 from rag.text.places import CITY, COUNTY, PROVINCE, TOWNSHIP, Gazetteer, Region
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="module")
