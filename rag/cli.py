@@ -422,9 +422,9 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from rag.evaluation.systems import run_eval_command
+    from rag.evaluation.suite import run_suite
 
-    return run_eval_command(args, _config(args))
+    return run_suite(args, _config(args))
 
 
 def cmd_bench(args) -> int:
@@ -484,9 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
     dp.set_defaults(func=cmd_departments)
 
     e = sub.add_parser("eval", parents=[common], help="run the evaluation set and write reports")
-    e.add_argument("--set", default="eval/questions.jsonl", help="question set (JSONL)")
+    e.add_argument("--set", action="append", default=[], metavar="FILE",
+                   help="run these question sets on the default index instead of the suite (repeatable)")
+    e.add_argument("--suite", action="append", default=[], choices=["five", "full"],
+                   help="run only this part of the suite (default: five and full)")
     e.add_argument("--out", default="eval/reports", help="report folder")
-    e.add_argument("--baseline", default="eval/baseline.json")
+    e.add_argument("--baseline", default="", help="baseline for --set (default eval/baseline.json)")
     e.add_argument("--save-baseline", action="store_true", help="make this run the new baseline")
     e.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
                    help="exit non-zero when the main system's metric is worse (repeatable)")

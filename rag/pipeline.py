@@ -146,7 +146,7 @@ class Pipeline:
         if refusal is not None:
             text = refusal_text(refusal.reason, ctx.documents.values())
             yield text
-            yield Answer(question, text, [], True, evidence.notice, result.hits)
+            yield Answer(question, text, [], True, evidence.notice, result.hits, refusal_rule=refusal.rule)
             return
         draft = None
         for event in pipe.answerer.stream(evidence, history):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -13,7 +13,8 @@ from typing import Sequence
 from rag.text.normalize import normalize_for_match
 
 REQUIRED_KEYS = ("id", "type", "question", "gold_quotes", "answer_facts", "answerable", "doc")
-OPTIONAL_KEYS = ("gold_all", "gold_docs_min", "note")
+OPTIONAL_KEYS = ("gold_all", "gold_docs_min", "note", "split", "history")
+SPLITS = ("dev", "test")  # dev: for choosing thresholds and rules; test: reports only, never tunes
 
 
 @dataclass
@@ -28,17 +29,30 @@ class Question:
     gold_all: bool = False
     gold_docs_min: int = 0
     note: str = ""
+    split: str = "dev"
+    history: list[str] = field(default_factory=list)  # earlier user turns of a dialogue, oldest first
+
+    @property
+    def docs(self) -> list[str]:
+        return [] if self.doc is None else [self.doc] if isinstance(self.doc, str) else list(self.doc)
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    """Read a questions.jsonl file; any problem raises ValueError naming the file and line."""
-    path = Path(path)
+def load_questions(*paths: str | Path) -> list[Question]:
+    """Read one or more questions.jsonl files (ids unique across them); any problem raises
+    ValueError naming the file and line."""
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for path in paths:
+        questions += _load_file(Path(path), seen)
+    return questions
+
+
+def _load_file(path: Path, seen: set[str]) -> list[Question]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise FileNotFoundError(f"questions file not found: {path}") from None
     questions: list[Question] = []
-    seen: set[str] = set()
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -71,6 +85,12 @@ def load_questions(path: str | Path) -> list[Question]:
             raise ValueError(f"{where}: answerable must be true or false")
         if obj["answerable"] and not obj["gold_quotes"]:
             raise ValueError(f"{where}: an answerable question needs gold_quotes")
+        split = obj.get("split", "dev")
+        if split not in SPLITS:
+            raise ValueError(f"{where}: split must be one of {', '.join(SPLITS)}")
+        history = obj.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(x, str) and x.strip() for x in history):
+            raise ValueError(f"{where}: history must be a list of non-empty strings")
         docs_min = obj.get("gold_docs_min", 0) or 0
         if not isinstance(docs_min, int) or isinstance(docs_min, bool) or docs_min < 0:
             raise ValueError(f"{where}: gold_docs_min must be a non-negative integer")
@@ -78,7 +98,7 @@ def load_questions(path: str | Path) -> list[Question]:
             id=obj["id"], type=str(obj["type"]), question=obj["question"],
             gold_quotes=list(obj["gold_quotes"]), answer_facts=list(obj["answer_facts"]),
             answerable=obj["answerable"], doc=obj["doc"], gold_all=bool(obj.get("gold_all", False)),
-            gold_docs_min=docs_min, note=str(obj.get("note", "")),
+            gold_docs_min=docs_min, note=str(obj.get("note", "")), split=split, history=list(history),
         ))
     if not questions:
         raise ValueError(f"{path}: no questions")
@@ -87,7 +107,15 @@ def load_questions(path: str | Path) -> list[Question]:
 
 def questions_hash(questions: Sequence[Question]) -> str:
     """Hash of the question set's content (not of the file's formatting)."""
-    data = json.dumps([asdict(q) for q in questions], ensure_ascii=False, sort_keys=True)
+    rows = []
+    for q in questions:  # keys at their defaults are left out: an old set keeps its hash
+        d = asdict(q)
+        if d["split"] == "dev":
+            del d["split"]
+        if not d["history"]:
+            del d["history"]
+        rows.append(d)
+    data = json.dumps(rows, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
 
 

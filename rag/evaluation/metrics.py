@@ -14,7 +14,8 @@ The primary metric is mrr@10.
 Answers (systems with `ask`):
 - fact_recall: mean over answerable questions of the share of answer_facts found in the answer
   text (a fact `a|b` counts when any alternative is found); a refused answer keeps whatever it says;
-- fully_right: answerable → all facts found and not refused; unanswerable → refused;
+- fully_right: answerable → all facts found, not refused, and at most MAX_ANSWER_CHARS (400)
+  characters without the [n] markers; unanswerable → refused;
 - refusal_acc: share of all questions where refused == not answerable;
 - missed_refusals / missed_refusal_rate: unanswerable questions answered (count, share of unanswerable);
 - false_refusals / false_refusal_rate: answerable questions refused (count, share of answerable);
@@ -150,6 +151,30 @@ def _mean(values: Iterable[float]) -> float | None:
 
 def _share(num: int, den: int) -> float | None:
     return num / den if den else None
+
+
+MAX_ANSWER_CHARS = 400  # a fully right answer is also short
+
+
+def answer_length(text: str) -> int:
+    """Characters of an answer without its [n] citation markers."""
+    import re
+
+    return len(re.sub(r"\[\d+\]", "", text or ""))
+
+
+def refusal_rules(records: Sequence["QuestionRecord"]) -> dict[str, dict[str, int]]:
+    """Per refusing check: how many refusals it made, how many were wrong (the question was
+    answerable) and right (it was not)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        a = r.answer
+        if a is None or not a.refused:
+            continue
+        row = out.setdefault(a.refusal_rule or "unknown", {"refusals": 0, "wrong": 0, "right": 0})
+        row["refusals"] += 1
+        row["wrong" if r.answerable else "right"] += 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["refusals"]))
 
 
 def aggregate(records: Sequence[QuestionRecord], can_ask: bool) -> dict[str, Any]:

@@ -53,10 +53,30 @@ def format_summary(result: EvalResult, deltas: Sequence["Delta"] | None = None) 
         if errs:
             lines.append(f"WARNING: system {s} raised on {len(errs)} question(s), "
                          f"first: {errs[0].id}: {errs[0].error}")
+    main = result.tables[result.main]
+    if main.get("by_split"):
+        lines += ["", f"{result.main} by split (dev chooses thresholds and rules; test only reports):",
+                  compared_table(main["by_split"])]
+    if main.get("by_rule"):
+        lines += ["", f"{result.main}: refusals per rule (wrong = the question was answerable)",
+                  _table(["rule", "refusals", "wrong", "right"],
+                         [[r, str(v["refusals"]), str(v["wrong"]), str(v["right"])] for r, v in main["by_rule"].items()])]
     if deltas is not None:
         lines.append("")
         lines.append(format_deltas(deltas))
     return "\n".join(lines)
+
+
+def compared_table(rows: dict[str, dict]) -> str:
+    """The summary metrics of several table rows side by side (one column per row)."""
+    names = list(rows)
+    out = []
+    for m in SUMMARY_METRICS:
+        values = [rows[n].get(m) for n in names]
+        if all(v is None for v in values):
+            continue
+        out.append([m] + [fmt(v, m) for v in values])
+    return _table(["metric"] + [f"{n} (n={rows[n].get('n', '?')})" for n in names], out)
 
 
 @dataclass
@@ -321,6 +341,7 @@ def _stem(result: EvalResult, out_dir: Path) -> str:
         ts = datetime.fromisoformat(result.timestamp).strftime("%Y%m%d-%H%M%S")
     except ValueError:
         ts = time.strftime("%Y%m%d-%H%M%S")
+    ts = f"{ts}-{result.tag}" if result.tag else ts
     stem, n = ts, 2
     while any((out_dir / f"{stem}{ext}").exists() for ext in (".json", ".md", ".png")):
         stem, n = f"{ts}-{n}", n + 1

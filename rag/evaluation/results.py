@@ -36,6 +36,7 @@ class AnswerRecord:
     refusal_ok: bool  # refused == not answerable
     citations: list[dict]  # Citation.to_dict() plus "supported": bool | None (None: not judged)
     notice: str = ""
+    refusal_rule: str = ""  # the check that refused ("" when answered)
 
 
 @dataclass
@@ -48,6 +49,8 @@ class QuestionRecord:
     top: list[dict]  # the first TOP_SHOWN hits: rank, chunk_id, doc_id, score, gold, text
     retrieval: RetrievalRecord | None  # None for unanswerable questions
     ask_ms: float | None = None
+    split: str = "dev"
+    dialogue: bool = False  # asked as the last turn of a dialogue
     answer: AnswerRecord | None = None  # None when the system cannot ask
     error: str | None = None
 
@@ -64,6 +67,7 @@ class EvalResult:
     records: dict[str, list[QuestionRecord]]
     tables: dict[str, dict[str, Any]]  # system → {"overall": row, "by_type": {type: row}}
     questions_path: str = ""
+    tag: str = ""  # the suite run's name (five, full), in report file names
     manifest: dict | None = None
     config: dict | None = None
     deltas: list["Delta"] | None = None

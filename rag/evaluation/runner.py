@@ -21,13 +21,22 @@ from rag.evaluation.baseline import (
     parse_threshold,
     write_baseline,
 )
-from rag.evaluation.dataset import Question, fact_found, load_questions, questions_hash
+from rag.evaluation.dataset import (
+    SPLITS,
+    Question,
+    fact_found,
+    load_questions,
+    questions_hash,
+)
 from rag.evaluation.metrics import (
+    MAX_ANSWER_CHARS,
     _is_gold,
     aggregate,
+    answer_length,
     citation_supported,
     gold_rank,
     ordered_types,
+    refusal_rules,
 )
 from rag.evaluation.report import format_summary, write_reports
 from rag.evaluation.results import (
@@ -52,11 +61,29 @@ def _hit_row(rank: int, hit: Hit, gold: bool) -> dict:
             "score": round(float(hit.score), 6), "gold": gold, "text": c.text[:SNIPPET]}
 
 
+def _history(system: Any, q: Question, ask: bool) -> list[tuple[str, str]]:
+    """A dialogue's earlier turns as (role, content) pairs, with the system's own answers."""
+    history: list[tuple[str, str]] = []
+    for turn in q.history:
+        answer = system.ask(turn, history=list(history)) if ask else None
+        history += [("user", turn), ("assistant", answer.text if answer is not None else "")]
+    return history
+
+
 def _evaluate_one(system: Any, q: Question, k: int, ask: bool) -> QuestionRecord:
     errors: list[str] = []
+    history: list[tuple[str, str]] = []
+    if q.history:
+        try:
+            history = _history(system, q, ask)
+        except Exception as e:  # noqa: BLE001
+            errors.append(f"history: {type(e).__name__}: {e}")
     t0 = time.perf_counter()
     try:
-        hits = list(system.search(q.question, k))[:k]
+        if history and getattr(system, "follows_up", False):
+            hits = list(system.search(q.question, k, history=history))[:k]
+        else:
+            hits = list(system.search(q.question, k))[:k]
     except Exception as e:  # noqa: BLE001 - recorded, reported, and turned into exit status 1
         hits = []
         errors.append(f"search: {type(e).__name__}: {e}")
@@ -77,12 +104,13 @@ def _evaluate_one(system: Any, q: Question, k: int, ask: bool) -> QuestionRecord
             gold_docs=gold_docs,
         )
     rec = QuestionRecord(id=q.id, type=q.type, question=q.question, answerable=q.answerable,
-                         search_ms=search_ms, top=top, retrieval=retrieval)
+                         search_ms=search_ms, top=top, retrieval=retrieval, split=q.split,
+                         dialogue=bool(q.history))
     if ask:
         t0 = time.perf_counter()
         answer: Answer | None
         try:
-            answer = system.ask(q.question)
+            answer = system.ask(q.question, history=history) if history else system.ask(q.question)
         except Exception as e:  # noqa: BLE001
             answer = None
             errors.append(f"ask: {type(e).__name__}: {e}")
@@ -110,14 +138,14 @@ def _answer_record(q: Question, answer: Answer | None, gold_pool: list[Hit]) -> 
         citations.append(d)
     if q.answerable:
         fact_recall = len(found) / len(q.answer_facts) if q.answer_facts else None
-        fully = not refused and not missing
+        fully = not refused and not missing and answer_length(text) <= MAX_ANSWER_CHARS
     else:
         fact_recall = None
         fully = refused
     return AnswerRecord(text=text, refused=refused, facts_found=found, facts_missing=missing,
                         fact_recall=fact_recall, fully_right=fully,
                         refusal_ok=refused == (not q.answerable), citations=citations,
-                        notice=answer.notice or "")
+                        notice=answer.notice or "", refusal_rule=answer.refusal_rule if refused else "")
 
 
 def run(questions: Sequence[Question], systems: Sequence[Any], k: int = 10,
@@ -146,11 +174,15 @@ def run(questions: Sequence[Question], systems: Sequence[Any], k: int = 10,
         records[name] = recs
     tables = {}
     types = ordered_types(q.type for q in questions)
+    splits = [s for s in SPLITS if any(q.split == s for q in questions)]
     for name in names:
         recs = records[name]
         tables[name] = {
             "overall": aggregate(recs, can_ask[name]),
             "by_type": {t: aggregate([r for r in recs if r.type == t], can_ask[name]) for t in types},
+            "by_split": {s: aggregate([r for r in recs if r.split == s], can_ask[name]) for s in splits}
+            if len(splits) > 1 else {},
+            "by_rule": refusal_rules(recs) if can_ask[name] else {},
         }
     return EvalResult(timestamp=timestamp, k=k, questions=list(questions),
                       questions_hash=questions_hash(questions), systems=names, main=names[0],
@@ -161,7 +193,7 @@ save_baseline = write_baseline  # public name; evaluate_and_report has a flag of
 
 
 def evaluate_and_report(
-    questions_path: str | Path,
+    questions_path: str | Path | Sequence[str | Path],
     systems: Sequence[Any],
     out_dir: str | Path,
     baseline_path: str | Path | None,
@@ -171,6 +203,7 @@ def evaluate_and_report(
     fail_under: Sequence[str] = (),
     k: int = 10,
     progress: Callable[[str], None] | None = None,
+    tag: str = "",
 ) -> tuple[EvalResult, str, int]:
     """Load questions, run every system, compare with the baseline, check thresholds, write the
     reports and (if asked) the new baseline. Returns (result, summary text, exit status):
@@ -179,9 +212,11 @@ def evaluate_and_report(
     specs = list(fail_under or ())
     for spec in specs:
         parse_threshold(spec)
-    questions = load_questions(questions_path)
+    paths = [questions_path] if isinstance(questions_path, (str, Path)) else list(questions_path)
+    questions = load_questions(*paths)
     result = run(questions, systems, k=k, progress=progress)
-    result.questions_path = str(questions_path)
+    result.questions_path = ", ".join(str(p) for p in paths)
+    result.tag = tag
     result.manifest, result.config = manifest, config
     notes = []
     bpath = Path(baseline_path) if baseline_path else None

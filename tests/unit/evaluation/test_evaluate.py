@@ -533,3 +533,74 @@ def test_naive_pipeline_evaluates(naive, tmp_path):
     res = run(load_questions(p), [pipe], k=10)
     assert res.tables["naive"]["overall"]["hit@5"] == 1.0
     assert res.tables["naive"]["overall"]["fact_recall"] is None
+
+
+def test_splits_dialogues_and_refusal_rules(tmp_path):
+    """Questions carry a split and an optional dialogue history; a system is asked the earlier
+    turns first and the last one with that history; tables split dev/test and count refusals
+    per rule, wrong ones (on answerable questions) apart."""
+    from rag.evaluation.dataset import load_questions as load
+    from rag.records import Answer
+
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "d1", "type": "fact", "question": "甲县哪年建成平台?", "gold_quotes": ["甲县2025年建成平台"],
+         "answer_facts": ["2025年"], "answerable": True, "doc": "a01", "split": "dev"},
+        {"id": "t1", "type": "fact", "question": "那乙县呢?", "gold_quotes": ["乙县2026年建成平台"],
+         "answer_facts": ["2026年"], "answerable": True, "doc": "a02", "split": "test", "history": ["甲县哪年建成平台?"]},
+        {"id": "t2", "type": "unanswerable", "question": "丙县呢?", "gold_quotes": [], "answer_facts": [],
+         "answerable": False, "doc": None, "split": "test"},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    qs = load(path)
+    assert [q.split for q in qs] == ["dev", "test", "test"] and qs[1].history == ["甲县哪年建成平台?"]
+
+    class Fake:
+        name, follows_up = "fake", True
+        seen: list = []
+
+        def search(self, question, k, history=None):
+            return []
+
+        def ask(self, question, history=None):
+            self.seen.append((question, list(history or [])))
+            if question == "丙县呢?":
+                return Answer(question, "资料中没有…", refused=True, refusal_rule="unknown_place")
+            if question == "那乙县呢?":
+                return Answer(question, "资料中没有…", refused=True, refusal_rule="low_coverage")
+            return Answer(question, "2025年[1]")
+
+    result = run(qs, [Fake()], k=5)
+    assert Fake.seen[1] == ("甲县哪年建成平台?", []) and Fake.seen[2][0] == "那乙县呢?"
+    assert Fake.seen[2][1] == [("user", "甲县哪年建成平台?"), ("assistant", "2025年[1]")]
+    t = result.tables["fake"]
+    assert t["by_split"]["dev"]["fully_right"] == 1.0 and t["by_split"]["test"]["refusal_acc"] == 0.5
+    assert t["by_rule"] == {"low_coverage": {"refusals": 1, "wrong": 1, "right": 0},
+                            "unknown_place": {"refusals": 1, "wrong": 0, "right": 1}}
+    with pytest.raises(ValueError, match="split must be"):
+        path.write_text(json.dumps({**rows[0], "split": "train"}, ensure_ascii=False), encoding="utf-8")
+        load(path)
+
+
+def test_a_fully_right_answer_is_short():
+    from rag.evaluation.metrics import MAX_ANSWER_CHARS, answer_length
+
+    assert answer_length("甲[1][2]乙") == 2 and MAX_ANSWER_CHARS == 400
+
+
+def test_the_evaluation_corpus_is_synced_flat(tmp_path):
+    from rag.evaluation.suite import sync_corpus
+
+    a, b, target = tmp_path / "a", tmp_path / "b", tmp_path / "t"
+    a.mkdir(), b.mkdir()
+    (a / "x.txt").write_text("一", encoding="utf-8")
+    (b / "y.md").write_text("二", encoding="utf-8")
+    sync_corpus([a, b], target)
+    assert sorted(p.name for p in target.iterdir()) == ["x.txt", "y.md"]
+    (b / "y.md").unlink()
+    (a / "x.txt").write_text("三", encoding="utf-8")
+    sync_corpus([a, b], target)
+    assert [p.name for p in target.iterdir()] == ["x.txt"] and (target / "x.txt").read_text(encoding="utf-8") == "三"
+    (b / "x.txt").write_text("同名", encoding="utf-8")
+    with pytest.raises(ValueError, match="two evaluation corpus folders"):
+        sync_corpus([a, b], target)
