@@ -160,7 +160,7 @@ class Pipeline:
                  history: list[tuple[str, str]] | None = None) -> Evidence:
         """Follow-up rewriting, retrieval and the evidence gathered from it (call on a snapshot)."""
         self._stages()
-        standalone = self.followup(question, history or [])
+        standalone = self.followup(question, history or [], self.index.tokenizer.words)
         result = self.search(standalone, self.cfg.retrieval.top_k, region=region, doc=doc)
         return Evidence.gather(question, standalone, result, self.context())
 

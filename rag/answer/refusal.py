@@ -35,10 +35,10 @@ from rag.answer.asked import (
     META_LABELS,
     META_PATTERNS,
     MONEY_RE,
-    NUMERAL,
     PCT_RE,
     how_to_action,
     named_bodies,
+    unit_pattern,
 )
 from rag.answer.evidence import Evidence, coverage, has_all
 from rag.index.catalog import EXACT
@@ -125,7 +125,7 @@ def metadata_absent(ev: Evidence, g: GateSettings) -> str:
 
 def unit_absent(ev: Evidence, g: GateSettings) -> str:
     unit = ASKED_UNIT_RE.search(ev.analysis.normalized)
-    if unit and not any(re.search(rf"{NUMERAL}\s*(?:余|多)?{unit.group(1)}", h.chunk.text) for h in ev.hits[:TOP]):
+    if unit and not any(re.search(unit_pattern(unit.group(1)), h.chunk.text) for h in ev.hits[:TOP]):
         return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
     return ""
 

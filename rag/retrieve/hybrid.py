@@ -94,7 +94,7 @@ class HybridRetriever(BaseRetriever):
         """The question analysed (normalised, places, type) with its filters resolved."""
         k = k or self.cfg.top_k
         docs = self.index.documents()
-        analysis = analyse(question, docs, self.max_question_chars)
+        analysis = analyse(question, docs, self.max_question_chars, mentions=self.mentions)
         allowed_docs = resolve_filters(docs, region, doc)
         allowed_ids = None
         if allowed_docs is not None:
@@ -102,6 +102,16 @@ class HybridRetriever(BaseRetriever):
         return ScopedQuery(query_str=analysis.normalized, analysis=analysis, allowed_docs=allowed_docs,
                            allowed_ids=allowed_ids,
                            candidates=max(self.cfg.candidates, k))
+
+    def mentions(self, name: str) -> bool:
+        """Whether some chunk's text names `name`: as a word of its own, or (a name jieba
+        splits) with every character pair of it."""
+        tokens = self.index.tokenizer.tokens(name, bigrams=True)
+        df = self.index.lexical.doc_freq(tokens)
+        if df.get(name):
+            return True
+        pairs = [t for t in tokens if t.startswith("#")]
+        return bool(pairs) and all(df.get(t) for t in pairs)
 
     def postprocessors(self, filtered: bool) -> list:
         """The post-retrieval steps this configuration uses (region steps only without filters)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Callable
 
 from rag.errors import FilterError, QuestionError
 from rag.index.catalog import EXACT, INSIDE, DocList, region_chain
@@ -36,6 +37,7 @@ class Analysis:
     qtype: str = "fact"
     places: list[str] = field(default_factory=list)  # known places named (canonical names)
     unknown_places: list[str] = field(default_factory=list)  # named places no document covers
+    mentioned_places: list[str] = field(default_factory=list)  # named places only mentioned in documents' text
     doc_match: dict[str, int] = field(default_factory=dict)  # doc_id → EXACT / INSIDE
     place_docs: dict[str, set[str]] = field(default_factory=dict)  # place → its own documents (exact, else inside)
     years: list[int] = field(default_factory=list)
@@ -89,34 +91,43 @@ def match_docs(place: rg.Region, docs: list[DocRecord]) -> dict[str, int]:
     return out
 
 
-def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000) -> Analysis:
+def titled_docs(name: str, docs: list[DocRecord]) -> set[str]:
+    """Documents whose title or issuer names the place `name`."""
+    if isinstance(docs, DocList):
+        return set(docs.titled().get(name, ()))
+    return {d.doc_id for d in docs if name in d.meta.title or name in d.meta.issuer}
+
+
+def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
+            mentions: Callable[[str], bool] | None = None) -> Analysis:
+    """The question normalised, typed, with the places it names matched to documents: a
+    document is about a place when its region chain holds it (the place's own documents, then
+    those of places inside it) or its title or issuer names it. A named place no document is
+    about but some document's text mentions (`mentions`) is not unknown: the documents speak of
+    it, and retrieval finds where. Places are found by the gazetteer and township names, never
+    by a pattern over the question."""
     q, truncated = prepare(question, max_chars)
     a = Analysis(question=question, normalized=q, qtype=question_type(q), truncated=truncated)
-    seen = set()
+    named: list[tuple[str, rg.Region | None]] = []
     for region, _, _ in rg.find_regions(q):
-        if region.name in seen:
-            continue
-        seen.add(region.name)
-        matched = match_docs(region, docs)
+        if all(region.name != n for n, _ in named):
+            named.append((region.name, region))
+    for name, _, _ in rg.township_names(q):
+        if all(name != n for n, _ in named):
+            named.append((name, None))
+    for name, region in named:
+        matched = match_docs(region, docs) if region is not None else {}
+        for n in (region.names if region is not None else (name,)):
+            for doc_id in titled_docs(n, docs):
+                matched[doc_id] = EXACT
         if matched:
-            a.places.append(region.name)
+            a.places.append(name)
             exact = {d for d, s in matched.items() if s == EXACT}
-            a.place_docs[region.name] = exact or set(matched)
+            a.place_docs[name] = exact or set(matched)
             for doc_id, strength in matched.items():
                 a.doc_match[doc_id] = max(strength, a.doc_match.get(doc_id, 0))
-        else:
-            a.unknown_places.append(region.name)
-    for name in rg.find_place_like(q):
-        if name in a.unknown_places or name in a.place_docs:
-            continue
-        # a place the gazetteer lacks is still covered when a document is about it (its title
-        # or region names it): a county's own plan must not be refused as "not covered"
-        own = {d.doc_id for d in docs if name in d.meta.title or name == d.meta.region}
-        if own:
-            a.places.append(name)
-            a.place_docs[name] = own
-            for doc_id in own:
-                a.doc_match[doc_id] = EXACT
+        elif mentions is not None and any(mentions(n) for n in (region.names if region is not None else (name,))):
+            a.mentioned_places.append(name)
         else:
             a.unknown_places.append(name)
     a.years = [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", q)]

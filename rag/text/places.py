@@ -603,3 +603,27 @@ def find_regions(text: str, context: str | None = None) -> list[Match]:
 def find_place_like(text: str) -> list[str]:
     """Names that look like places (XX县, XX市, XX省…) that the gazetteer does not know."""
     return Gazetteer.default().find_place_like(text)
+
+
+_TOWNSHIP_SUFFIX_RE = re.compile(r"街道|镇|乡|苏木")
+_NOT_NAME_RE = re.compile(r"[哪几多少什么谁各每全本该这那个些的了在和与及]")
+
+
+def township_names(text: str) -> list[tuple[str, int, int]]:
+    """(name, start, end) of township-level names in `text` (…街道/镇/乡/苏木) whether or not
+    the text names their county: the two to four characters right before the suffix, after
+    any known place (雷山县丹江镇 → 丹江镇, 清波街道依托… → 清波街道); words that only look
+    like one (乡镇, 城镇, 哪几个镇) are not names. For questions, where a township is named
+    without its county; documents use `Gazetteer.townships_in`."""
+    known = [(m.start, m.end) for m in find_regions(text)]
+    out = []
+    for m in _TOWNSHIP_SUFFIX_RE.finditer(text):
+        start = max([e for _, e in known if e <= m.start()] + [0])
+        run = re.search(r"[\u4e00-\u9fff]{2,4}$", text[start:m.start()])
+        if run is None or any(s < m.end() and m.start() < e for s, e in known):
+            continue
+        stem = run.group(0)
+        if _NOT_NAME_RE.search(stem) or stem in _NOT_TOWNSHIP or (stem + text[m.start():m.end()]) in _NOT_TOWNSHIP:
+            continue
+        out.append((text[start + run.start():m.end()], start + run.start(), m.end()))
+    return out
