@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -82,7 +81,7 @@ def test_keys_never_reach_the_logs(corpus_index, tmp_path, caplog, capfd):
 def test_keys_are_compared_in_constant_time(monkeypatch):
     import hmac
 
-    import rag.app.access as access
+    from rag.app import access
 
     calls: list[tuple[int, int]] = []
     real = hmac.compare_digest
@@ -178,7 +177,7 @@ def _wait_for(url: str, seconds: float = 90) -> None:
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
-        except (httpx.HTTPError, socket.error):
+        except (httpx.HTTPError, OSError):
             pass
         time.sleep(0.5)
     raise AssertionError(f"{url} did not answer within {seconds} s")

@@ -199,7 +199,7 @@ def test_a_missing_or_wrong_key_is_401(api):
 
 
 def test_bad_requests_are_400_and_say_why(api):
-    post = lambda body, **kw: api.http.post("/v1/chat/completions", json=body, **kw)  # noqa: E731
+    post = lambda body, **kw: api.http.post("/v1/chat/completions", json=body, **kw)
     user = [{"role": "user", "content": QUESTIONS[0]}]
     assert _error(post({"messages": user}), 400)["param"] == "model"
     assert _error(post({"model": MODEL, "messages": []}), 400)["param"] == "messages"
@@ -226,7 +226,7 @@ def test_limits_are_enforced_with_413(api):
     with pytest.raises(openai.APIStatusError) as e:
         api.client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "法" * (limit + 1)}])
     assert e.value.status_code == 413 and e.value.code == "question_too_long"
-    post = lambda body: api.http.post("/v1/chat/completions", json=body)  # noqa: E731
+    post = lambda body: api.http.post("/v1/chat/completions", json=body)
     many = [{"role": "user", "content": "问"}, {"role": "assistant", "content": "答"}] * 40 + [
         {"role": "user", "content": QUESTIONS[0]}]
     assert _error(post({"model": MODEL, "messages": many}), 413)["param"] == "messages"
