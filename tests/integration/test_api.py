@@ -472,3 +472,35 @@ def test_a_queue_waits_instead_of_refusing(corpus_index, tmp_path):
             assert results[q].choices[0].message.content == pipe.ask(q).text
     finally:
         demo.close()
+
+
+def test_an_llm_answer_is_streamed_only_after_its_citation_check(corpus_index, tmp_path):
+    """With an LLM answerer the model's raw text (an unsupported sentence, a marker to nothing)
+    never reaches the client: the stream is the checked answer, as without streaming."""
+    from support.fakes import ScriptedGenerator
+
+    from rag.answer.followup import Followup
+    from rag.answer.generative import LLMAnswerer
+    from rag.pipeline import Pipeline
+
+    _, index_dir = corpus_index
+    cfg = make_config(index_dir, CORPUS, **{"app.data_dir": str(tmp_path / "var"), "answer.backend": "openai",
+                                            "llm.model": "scripted"})
+    gen = ScriptedGenerator("陕西要求2023年年底前实现两法衔接平台信息共享机制化[1][9]。火星上也要建设平台[1]。")
+    pipe = Pipeline.from_config(cfg, index_dir)
+    pipe.answerer, pipe.followup = LLMAnswerer(gen), Followup(gen)
+    demo, url = _serve(pipe, cfg)
+    try:
+        client = OpenAI(base_url=url + "v1", api_key="unused", max_retries=0)
+        assert [m.id for m in client.models.list().data] == ["rag-openai"]
+        messages = [{"role": "user", "content": QUESTIONS[0]}]
+        expected = pipe.ask(QUESTIONS[0])
+        assert "火星" not in expected.text and "[9]" not in expected.text and expected.citations
+        plain = client.chat.completions.create(model="rag-openai", messages=messages)
+        assert plain.choices[0].message.content == expected.text
+        chunks = list(client.chat.completions.create(model="rag-openai", messages=messages, stream=True))
+        streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert streamed == expected.text
+        assert _extra(chunks[-1].choices[0], "citations")[0]["doc_id"].startswith("003")
+    finally:
+        demo.close()
