@@ -124,8 +124,10 @@ class Pipeline:
         )
 
     # -- questions
-    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None) -> SearchResult:
-        return self.retriever.search(question, k, region=region, doc=doc)
+    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None,
+               doc_ids: set[str] | None = None) -> SearchResult:
+        """The top k hits; `doc_ids` restricts retrieval to those documents (exactly, by chunk id)."""
+        return self.retriever.search(question, k, region=region, doc=doc, doc_ids=doc_ids)
 
     def ask(self, question: str, region: str | None = None, doc: str | None = None,
             history: list[tuple[str, str]] | None = None) -> Answer:

@@ -90,12 +90,15 @@ class HybridRetriever(BaseRetriever):
 
     # -- the pipeline's entry point
     def scoped(self, question: str, k: int | None = None, region: str | None = None,
-               doc: str | None = None) -> ScopedQuery:
-        """The question analysed (normalised, places, type) with its filters resolved."""
+               doc: str | None = None, doc_ids: set[str] | None = None) -> ScopedQuery:
+        """The question analysed (normalised, places, type) with its filters resolved;
+        `doc_ids` (a set of doc ids, e.g. from a metadata filter) narrows them further."""
         k = k or self.cfg.top_k
         docs = self.index.documents()
         analysis = analyse(question, docs, self.max_question_chars, mentions=self.mentions)
         allowed_docs = resolve_filters(docs, region, doc)
+        if doc_ids is not None:
+            allowed_docs = set(doc_ids) if allowed_docs is None else allowed_docs & set(doc_ids)
         allowed_ids = None
         if allowed_docs is not None:
             allowed_ids = np.asarray(self.index.store.chunk_ids(sorted(allowed_docs)), dtype=np.int64)
@@ -122,9 +125,12 @@ class HybridRetriever(BaseRetriever):
             steps.append(CrossEncoderRerank(reranker=self.reranker, top_n=self.cfg.rerank_candidates))
         return steps
 
-    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None) -> SearchResult:
+    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None,
+               doc_ids: set[str] | None = None) -> SearchResult:
         k = k or self.cfg.top_k
-        query = self.scoped(question, k, region, doc)
+        query = self.scoped(question, k, region, doc, doc_ids)
+        if query.allowed_docs is not None and not query.allowed_docs:  # the filters leave no document
+            return SearchResult([], query.analysis, query.allowed_docs, query.timings)
         nodes = self.retrieve(query)
         for step in self.postprocessors(filtered=query.allowed_docs is not None):
             nodes = step.postprocess_nodes(nodes, query)
