@@ -24,7 +24,7 @@ META_FIELDS = [
 META_PATTERNS = {
     "contact": r"联系人|电话[::]|\d{7,}|@",
     "doc_number": r"〔\d{4}〕\d+号",
-    "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}",
+    "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日",
     "issuer": r"印发|署名|作者",
     "period": r"\d{4}\s*[-—–至]\s*\d{4}年",
 }
@@ -68,6 +68,9 @@ def metadata_field(q: str) -> str:
 ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
 ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
 MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
+# where the money for something comes from, or how much is set aside for it
+ASKED_FUNDING_RE = re.compile(r"经费|费用从|从哪里列支|列支|预算多少|资金来源|财政保障")
+FUNDING_RE = re.compile(r"经费|列支|列入.{0,6}预算|财政保障|专项资金|\d+(?:\.\d+)?\s*(?:万|亿)?元")
 HOW_TO_RE = re.compile(r"(?:怎么|怎样|如何)(?:才能|去|来)?")
 
 
