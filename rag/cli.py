@@ -260,9 +260,11 @@ def _check_parses(path: Path, cfg) -> None:
     from rag.errors import IngestError, LoadError
     from rag.ingest.chunk import OutlineChunker
     from rag.ingest.document import load_document, process
+    from rag.ingest.load import Limits
 
     try:
-        process(load_document(Path(path), Path(path).parent), OutlineChunker(cfg.chunk.max_chars, cfg.chunk.min_chars))
+        process(load_document(Path(path), Path(path).parent, Limits.of(cfg.corpus)),
+                OutlineChunker(cfg.chunk.max_chars, cfg.chunk.min_chars))
     except (IngestError, LoadError) as e:
         raise CLIError(f"{path} cannot be indexed: {e}") from None
 
@@ -504,12 +506,27 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--out", default="", help="also write the JSON result to this file")
     bn.set_defaults(func=cmd_bench)
 
+    hp = sub.add_parser("hash-password", help="print a hashed password for [app] auth (reads it from the terminal)")
+    hp.set_defaults(func=cmd_hash_password)
+
     sv = sub.add_parser("serve", help="start the web app (the same as python app.py)")
     sv.add_argument("--host", help="address to listen on ([app] host, RAG_APP_HOST)")
     sv.add_argument("--port", type=int, help="TCP port ([app] port, RAG_APP_PORT)")
     sv.add_argument("--config", help="configuration file (default rag.toml, or RAG_CONFIG)")
     sv.set_defaults(func=cmd_serve)
     return p
+
+
+def cmd_hash_password(args) -> int:
+    import getpass
+
+    from rag.app.login import hash_password
+
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise CLIError("empty password")
+    print(hash_password(password))
+    return 0
 
 
 def cmd_serve(args) -> int:

@@ -23,6 +23,11 @@ DEFAULT_CONFIG_FILE = ROOT / "rag.toml"
 @dataclass
 class CorpusConfig:
     docs: str = "data/docs"  # default corpus folder
+    max_file_mb: float = 50.0  # a larger file is refused (one line in the build report)
+    max_unzipped_mb: float = 100.0  # a .docx whose zip members decompress beyond this is refused
+    max_pdf_pages: int = 3000
+    max_chars: int = 3_000_000  # characters of one document's text
+    max_line_chars: int = 200_000  # characters of its longest line
 
 
 @dataclass

@@ -18,6 +18,7 @@ import os
 import sys
 
 from rag.app.access import api_warnings, is_loopback
+from rag.app.login import MIN_PUBLIC_PASSWORD, is_hashed
 from rag.config import Config, load_config
 from rag.errors import ConfigError, UnsafeLaunch
 
@@ -25,7 +26,8 @@ __all__ = ["app_config", "check_launch", "is_loopback", "launch_kwargs", "main",
 
 
 def parse_auth(value: str) -> tuple[str, str] | None:
-    """"user:password" → (user, password); "" → None. Malformed values are refused."""
+    """"user:password" (or "user:pbkdf2_sha256$…", see rag.app.login) → (user, password);
+    "" → None. Malformed values are refused."""
     value = (value or "").strip()
     if not value:
         return None
@@ -59,11 +61,23 @@ def check_launch(cfg: Config) -> list[str]:
         warnings.append(f"WARNING: listening on {host} WITHOUT a login (RAG_APP_ALLOW_PUBLIC=1): "
                         "anyone who can reach this machine can use the app and write feedback.")
     else:
-        if len(auth[1]) < 8:
-            warnings.append("WARNING: the login password is shorter than 8 characters.")
+        if not is_hashed(auth[1]) and len(auth[1]) < MIN_PUBLIC_PASSWORD:
+            raise UnsafeLaunch(
+                f"the login password is shorter than {MIN_PUBLIC_PASSWORD} characters: too easy to guess for an app on "
+                f"{host}. Use a longer one, or a hashed one (python -m rag hash-password)")
         warnings.append(f"note: listening on {host} over plain HTTP; put it behind an HTTPS proxy "
                         "so that the password is not sent in clear text.")
     return warnings
+
+
+def _login(cfg: Config):
+    """Gradio's auth: a `Login` check (hashed or plain password, throttled per user), or None."""
+    auth = parse_auth(cfg.app.auth)
+    if auth is None:
+        return None
+    from rag.app.login import Login
+
+    return Login(*auth)
 
 
 def open_pipeline(cfg: Config, index_dir=None):
@@ -86,7 +100,7 @@ def launch_kwargs(cfg: Config, demo=None, **overrides) -> dict:
     kw = dict(
         server_name=cfg.app.host,
         server_port=int(cfg.app.port),
-        auth=parse_auth(cfg.app.auth),
+        auth=_login(cfg),
         auth_message="请输入账号和密码" if cfg.app.auth else None,
         share=False,
         show_error=False,
@@ -98,9 +112,14 @@ def launch_kwargs(cfg: Config, demo=None, **overrides) -> dict:
         max_threads=max(40, int(cfg.app.concurrency) * 4),
         **launch_style(),
     )
+    from starlette.middleware import Middleware
+
+    from rag.app.login import LoginThrottle
+
+    kw["app_kwargs"] = {"middleware": [Middleware(LoginThrottle)]}  # failed logins throttled per client
     api = getattr(demo, "rag_api", None)
     if api is not None:
-        kw["app_kwargs"] = {"routes": list(api.routes)}
+        kw["app_kwargs"]["routes"] = list(api.routes)
     kw.update(overrides)
     return kw
 

@@ -40,6 +40,7 @@ from rag.index.vectors import (
 from rag.ingest.chunk import OutlineChunker
 from rag.ingest.corpus import check_member, file_hash, iter_corpus
 from rag.ingest.document import embed_text, header, lexical_text, load_document, process
+from rag.ingest.load import Limits
 from rag.models.embed import embed_passages, embedding_id, make_embedding
 from rag.text.tokenize import Tokenizer, write_dictionary
 
@@ -239,7 +240,7 @@ class IndexBuilder:
                                                   chunks=old.n_chunks, duties=old.n_duties, sha256=sha))
                 continue
             try:
-                doc = load_document(path, docs_dir)
+                doc = load_document(path, docs_dir, Limits.of(self.cfg.corpus))
                 p = process(doc, self.chunker)
             except IngestError as e:
                 report.documents.append(DocResult(doc_id, str(path), "failed", str(e)))

@@ -13,7 +13,7 @@ from rag.errors import IngestError, LoadError
 from rag.ingest.chunk import OutlineChunker
 from rag.ingest.clean import clean_document
 from rag.ingest.corpus import doc_id_for, file_hash
-from rag.ingest.load import load_file
+from rag.ingest.load import DEFAULT_LIMITS, Limits, load_file
 from rag.ingest.meta import extract_meta
 from rag.ingest.outline import parse_outline
 from rag.records import PATH_SEP, UNKNOWN, Chunk, Document, Section
@@ -44,10 +44,11 @@ def _clean_pages(raw: str, pages: list[tuple[int, int, int]]) -> tuple[str, str,
     return "\n".join(parts), "\n".join(norms), spans
 
 
-def load_document(path: Path, root: Path) -> Document:
-    """Read and clean one file. IngestError when it cannot be read or holds no text."""
+def load_document(path: Path, root: Path, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Read and clean one file. IngestError when it cannot be read, exceeds `limits` or holds
+    no text."""
     try:
-        loaded = load_file(path)
+        loaded = load_file(path, limits)
     except LoadError as e:
         raise IngestError(str(e)) from None
     if loaded.skipped:

@@ -164,7 +164,7 @@ def test_bad_api_settings_stop_the_launch():
 def test_the_api_can_be_turned_off(corpus_index, tmp_path):
     demo, url, cfg = _serve(corpus_index, tmp_path, **{"api.enabled": False})
     try:
-        assert not hasattr(demo, "rag_api") and "app_kwargs" not in launch_kwargs(cfg, demo)
+        assert not hasattr(demo, "rag_api") and "routes" not in launch_kwargs(cfg, demo)["app_kwargs"]
         assert httpx.get(url + "v1/models", timeout=30).status_code == 404
         assert httpx.post(url + "retrieval", json=RETRIEVAL, timeout=30).status_code in (404, 405)
     finally:

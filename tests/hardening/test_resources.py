@@ -128,3 +128,134 @@ def test_gradio_doors_are_closed(corpus_index, tmp_path):
            "os.environ['RAG_APP_HOST']='0.0.0.0'; main([]) ; print(os.environ['GRADIO_ANALYTICS_ENABLED'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().endswith("False")
+
+
+def test_failed_logins_are_throttled_and_passwords_can_be_hashed(corpus_index, tmp_path):
+    """Guessing at /login: after a few failures a client gets 429 with a doubling wait; the
+    right (hashed) password still works from another client once the user's own lock is off."""
+    import httpx
+    from support.app import launch
+
+    from rag.app.login import check_password, hash_password
+    from rag.app.ui import build_app
+    from rag.pipeline import Pipeline
+
+    stored = hash_password("a-long-passphrase")
+    assert check_password("a-long-passphrase", stored) and not check_password("wrong", stored)
+    cfg, index_dir = corpus_index
+    app_cfg = make_config(index_dir, **{"app.data_dir": str(tmp_path), "app.auth": f"tester:{stored}"})
+    demo = build_app(Pipeline.from_config(app_cfg, index_dir), app_cfg)
+    url = launch(demo, app_cfg)
+    try:
+        codes, t0 = [], time.monotonic()
+        for i in range(30):
+            codes.append(httpx.post(url + "login", data={"username": "tester", "password": f"guess{i}"},
+                                    timeout=10).status_code)
+        per_second = 30 / (time.monotonic() - t0)
+        assert codes[:5] == [400] * 5 and codes.count(429) >= 20, codes
+        r = httpx.post(url + "login", data={"username": "tester", "password": "a-long-passphrase"}, timeout=10)
+        assert r.status_code == 429 and "秒后再试" in r.json()["detail"]  # this client must wait
+        print(f"login attempts from one client: {codes.count(400)} checked, {codes.count(429)} refused "
+              f"({per_second:.0f} requests/s answered)")
+    finally:
+        demo.close()
+
+
+def test_a_short_password_is_refused_beyond_localhost():
+    from rag.app.launch import check_launch
+    from rag.app.login import hash_password
+    from rag.errors import UnsafeLaunch
+
+    with pytest.raises(UnsafeLaunch, match="shorter than 12"):
+        check_launch(make_config(**{"app.host": "0.0.0.0", "app.auth": "admin:short-pw"}))
+    check_launch(make_config(**{"app.host": "127.0.0.1", "app.auth": "admin:short-pw"}))  # local: fine
+    check_launch(make_config(**{"app.host": "0.0.0.0", "app.auth": f"admin:{hash_password('x')}"}))  # hashed
+
+
+def _peak_rss_of(code: str, tmp_path) -> tuple[str, float]:
+    """Run `code` in a fresh interpreter; (its stdout, its peak RSS in MB)."""
+    # VmHWM, not ru_maxrss: the latter keeps the forked parent's size across exec
+    runner = (f"import sys\n{code}\n"
+              "print('PEAK', next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')) / 1024)")
+    out = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path).stdout
+    peak = float(out.strip().splitlines()[-1].split()[1])
+    return out, peak
+
+
+def test_oversized_and_bomb_documents_are_refused_one_line_each_while_the_rest_builds(tmp_path):
+    """A docx that decompresses to 600 MB of XML, a 60 MB text file and a 2.5-million-character
+    line: each refused with one line, quickly and in little memory; the good document builds."""
+    import zipfile
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text("甲县法治政府建设实施方案\n一、总体要求\n甲县2025年底前建成执法监督平台。", encoding="utf-8")
+    with zipfile.ZipFile(docs / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("word/document.xml", "w") as f:  # 600 MB of one run, streamed
+            f.write(b"<w:document><w:body><w:p><w:r><w:t>")
+            block = "法" * (1 << 20)
+            for _ in range(200):
+                f.write(block.encode("utf-8"))
+            f.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    with open(docs / "huge.txt", "wb") as f:
+        f.write(("一二三四五六七八九十。\n" * 2_000_000).encode("utf-8"))  # ~62 MB
+    (docs / "line.txt").write_text("长" * 2_500_000, encoding="utf-8")  # under max_chars, one line
+    assert (docs / "bomb.docx").stat().st_size < 5 * 2**20
+    code = (f"from support.fakes import make_config, register_fake_embedding\nregister_fake_embedding()\n"
+            f"from rag.index.builder import IndexBuilder\nfrom pathlib import Path\nimport time\n"
+            f"from rag.text.tokenize import Tokenizer\nTokenizer.load_full()\n"
+            f"print('BASE', next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmHWM')) / 1024)\n"
+            f"cfg = make_config(Path({str(tmp_path / 'index')!r}), Path({str(docs)!r}))\nt = time.time()\n"
+            f"r = IndexBuilder(cfg).build(Path({str(docs)!r}), Path({str(tmp_path / 'index')!r}))\n"
+            f"print('SECONDS', round(time.time() - t, 1))\n"
+            f"for d in r.documents: print(d.status, d.path, '|', d.reason)")
+    out, peak = _peak_rss_of(f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r})\n" + code, tmp_path)
+    lines = {x.split()[1].rsplit("/", 1)[-1]: x for x in out.splitlines() if x.startswith(("added", "failed"))}
+    assert lines["good.txt"].startswith("added")
+    assert "zip bomb" in lines["bomb.docx"] or "decompresses" in lines["bomb.docx"]
+    assert "larger than" in lines["huge.txt"] and "a line of" in lines["line.txt"]
+    seconds = float(next(x for x in out.splitlines() if x.startswith("SECONDS")).split()[1])
+    base = float(next(x for x in out.splitlines() if x.startswith("BASE")).split()[1])
+    print(f"bomb + 62 MB file + 2.5M-char line: peak RSS {peak:.0f} MB ({peak - base:.0f} MB above the "
+          f"interpreter with jieba loaded), {seconds} s")
+    assert peak - base < 250  # the bomb is never decompressed, the big file never read
+
+
+def test_login_failures_double_the_wait():
+    from rag.app.login import Failures, Login, hash_password
+
+    f = Failures(free=3, max_wait=60, forget=900)
+    for i in range(3):
+        assert f.wait("c", now=100.0 + i) == 0
+        f.failed("c", now=100.0 + i)
+    assert f.wait("c", now=102.0) == 1.0  # after 3 failures: 1 s, then 2, 4, …
+    f.failed("c", now=103.0)
+    assert f.wait("c", now=103.0) == 2.0
+    f.succeeded("c")
+    assert f.wait("c", now=104.0) == 0
+    login = Login("tester", hash_password("a-long-passphrase"), Failures(free=2))
+    assert not login("tester", "x") and not login("tester", "y")
+    assert not login("tester", "a-long-passphrase")  # locked out for a moment, even with the password
+    assert not login("other", "a-long-passphrase")
+
+
+def test_a_docx_of_millions_of_short_paragraphs_is_refused_before_parsing(tmp_path):
+    """The case that took a build to 23 GB: ~280 MB of XML as 4 million short paragraphs in a
+    1 MB docx. Its paragraphs are counted in a stream and it is refused in little memory."""
+    import zipfile
+
+    path = tmp_path / "many.docx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("word/document.xml", "w") as f:
+            f.write(b"<w:document><w:body>")
+            for _ in range(40):
+                f.write(b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 100_000)
+            f.write(b"</w:body></w:document>")
+    code = f"from rag.ingest.load import load_file\ntry:\n    load_file({str(path)!r})\nexcept Exception as e:\n    print('ERR', e)"
+    out, peak = _peak_rss_of(code, tmp_path)
+    assert "paragraphs" in out or "XML decompresses" in out, out
+    print(f"4 million paragraphs in {path.stat().st_size // 1024} KB: refused, peak RSS {peak:.0f} MB")
+    assert peak < 300

@@ -38,6 +38,75 @@ SUPPORTED = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 NO_TEXT_LAYER = "no text layer (scanned PDF?)"
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one file may be, so that a hostile or broken one cannot exhaust memory or time:
+    its size on disk, the decompressed size and compression ratio of a .docx's zip members,
+    PDF pages, and the characters of its text and of its longest line. Exceeding one is a
+    LoadError for that file; the rest of the corpus builds."""
+
+    max_file_bytes: int = 50 * 2**20
+    max_unzipped_bytes: int = 100 * 2**20
+    max_xml_bytes: int = 40 * 2**20  # of a .docx's XML parts (what the parser holds in memory, many times over)
+    max_paragraphs: int = 100_000  # of a .docx (a 1,000-page document has some 20,000)
+    max_zip_ratio: float = 200.0
+    max_pdf_pages: int = 3000
+    max_chars: int = 3_000_000
+    max_line_chars: int = 200_000
+
+    @classmethod
+    def of(cls, corpus) -> "Limits":
+        """The limits of a `[corpus]` configuration section."""
+        return cls(max_file_bytes=int(corpus.max_file_mb * 2**20), max_unzipped_bytes=int(corpus.max_unzipped_mb * 2**20),
+                   max_pdf_pages=corpus.max_pdf_pages, max_chars=corpus.max_chars, max_line_chars=corpus.max_line_chars)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+def check_zip(data: bytes, limits: Limits) -> None:
+    """LoadError for a zip package whose members decompress beyond the limits (a zip bomb)."""
+    import zipfile
+
+    total = xml = 0
+    package = zipfile.ZipFile(io.BytesIO(data))
+    for info in package.infolist():
+        total += info.file_size
+        if info.filename.endswith(".xml"):
+            xml += info.file_size
+            if xml > limits.max_xml_bytes:
+                raise LoadError(f"its XML decompresses to more than {_mb(limits.max_xml_bytes)}")
+        if info.file_size > 2**20 and info.file_size / max(info.compress_size, 1) > limits.max_zip_ratio:
+            raise LoadError(f"{info.filename} decompresses {info.file_size / max(info.compress_size, 1):.0f}-fold "
+                            f"(more than {limits.max_zip_ratio:g}): refused as a zip bomb")
+        if total > limits.max_unzipped_bytes:
+            raise LoadError(f"decompresses to more than {_mb(limits.max_unzipped_bytes)} (corpus.max_unzipped_mb)")
+    if "word/document.xml" in package.namelist():  # counted as a stream: nothing is built for it
+        paragraphs, tail = 0, b""
+        with package.open("word/document.xml") as f:
+            while block := f.read(1 << 20):
+                chunk = tail + block
+                paragraphs += chunk.count(b"<w:p>") + chunk.count(b"<w:p ")
+                tail = chunk[-5:]
+                paragraphs -= tail.count(b"<w:p>") + tail.count(b"<w:p ")  # counted again with the next block
+                if paragraphs > limits.max_paragraphs:
+                    raise LoadError(f"more than {limits.max_paragraphs:,} paragraphs")
+
+
+def check_text(text: str, limits: Limits) -> None:
+    """LoadError for text beyond the character limits (of the whole and of its longest line)."""
+    if len(text) > limits.max_chars:
+        raise LoadError(f"{len(text):,} characters, more than the {limits.max_chars:,} allowed (corpus.max_chars)")
+    longest = max((len(line) for line in text.split("\n")), default=0)
+    if longest > limits.max_line_chars:
+        raise LoadError(f"a line of {longest:,} characters, more than the {limits.max_line_chars:,} allowed "
+                        "(corpus.max_line_chars)")
+
+
 @dataclass
 class Loaded:
     text: str  # the document text, paragraphs separated by "\n"
@@ -47,8 +116,8 @@ class Loaded:
     skipped: str | None = None  # why the file yields no usable text (text is "" then)
 
 
-def load_file(path: str | Path) -> Loaded:
-    """Load one document. Raises LoadError (one-line message naming the file)."""
+def load_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Loaded:
+    """Load one document within `limits`. Raises LoadError (one-line message naming the file)."""
     p = Path(path)
     ext = p.suffix.lower()
     try:
@@ -58,13 +127,18 @@ def load_file(path: str | Path) -> Loaded:
             raise LoadError("is a directory, not a file")
         if ext not in SUPPORTED:
             raise LoadError(f"unsupported file type {ext or '(no extension)'} (supported: {' '.join(SUPPORTED)})")
+        size = p.stat().st_size
+        if size > limits.max_file_bytes:
+            raise LoadError(f"{_mb(size)}, larger than the {_mb(limits.max_file_bytes)} allowed (corpus.max_file_mb)")
         try:
             data = p.read_bytes()
         except PermissionError:
             raise LoadError("permission denied") from None
         except OSError as e:
             raise LoadError(f"cannot read ({e.strerror or one_line(e)})") from None
-        return _load_bytes(data, ext)
+        loaded = _load_bytes(data, ext, limits)
+        check_text(loaded.text, limits)
+        return loaded
     except LoadError as e:
         raise LoadError(e.reason, p) from None
     except PermissionError:  # e.g. a folder on the way that cannot be searched
@@ -74,7 +148,7 @@ def load_file(path: str | Path) -> Loaded:
         raise LoadError(f"corrupt or unreadable {kind} ({one_line(e)})", p) from None
 
 
-def _load_bytes(data: bytes, ext: str) -> Loaded:
+def _load_bytes(data: bytes, ext: str, limits: Limits = DEFAULT_LIMITS) -> Loaded:
     fmt = "html" if ext in (".html", ".htm") else ext.lstrip(".")
     if fmt in ("txt", "md", "html"):
         if not data.strip():
@@ -93,6 +167,7 @@ def _load_bytes(data: bytes, ext: str) -> Loaded:
 
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise LoadError("not a .docx file (not a zip package; an old .doc?)")
+        check_zip(data, limits)
         text = normalize_text(docx_to_text(data))
         if not text.strip():
             return Loaded(text="", format=fmt, encoding="", pages=[], skipped="no text content")
@@ -100,7 +175,7 @@ def _load_bytes(data: bytes, ext: str) -> Loaded:
     if fmt == "pdf":
         if b"%PDF" not in data[:1024]:
             raise LoadError("not a PDF file (no %PDF header)")
-        page_texts = pdf_pages(data)
+        page_texts = pdf_pages(data, limits.max_pdf_pages)
         if not page_texts:
             return Loaded(text="", format=fmt, encoding="", pages=[], skipped="PDF has no pages")
         text, spans = pdf_to_text(page_texts)

@@ -90,8 +90,9 @@ def _should_join(a: str, b: str, full: float) -> bool:
     return True
 
 
-def pdf_pages(data: bytes) -> list[str]:
-    """Raw text of each page (pypdf), normalised. Raises LoadError if encrypted/corrupt."""
+def pdf_pages(data: bytes, max_pages: int = 3000) -> list[str]:
+    """Raw text of each page (pypdf), normalised. Raises LoadError if encrypted/corrupt or
+    longer than `max_pages`."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
@@ -102,6 +103,8 @@ def pdf_pages(data: bytes) -> list[str]:
             raise LoadError(f"encrypted PDF, cannot decrypt ({one_line(e)})") from None
         if not ok:
             raise LoadError("encrypted PDF (a password is required)")
+    if len(reader.pages) > max_pages:
+        raise LoadError(f"{len(reader.pages)} pages, more than the {max_pages} allowed (corpus.max_pdf_pages)")
     texts, errors = [], []
     for page in reader.pages:
         try:
