@@ -49,6 +49,26 @@ class Composition:
         return len(self.cited)
 
 
+def _scope_line(ev: Evidence, comp: Composition) -> str:
+    """Whose document an answer comes from, when the question names no place but the evidence
+    is one place's document: "据利通区《…(2016—2020年)》(征求意见稿):"."""
+    a = ev.analysis
+    if a.places or a.mentioned_places or not comp.cited:
+        return ""
+    docs = {c.doc_id for _, _, _, c, _ in comp.cited}
+    if len(docs) != 1:
+        return ""
+    record = ev.docs.get(next(iter(docs)))
+    if record is None or record.meta.region == UNKNOWN or record.meta.title == UNKNOWN:
+        return ""
+    m = record.meta
+    place = _place_label(m)
+    draft = "(征求意见稿)" if getattr(m, "draft", False) and "征求意见稿" not in m.title else ""
+    title = m.title if place and place in m.title else f"{place}《{m.title}》" if place else f"《{m.title}》"
+    title = title if title.startswith(place or "") and "《" in title else f"《{title}》"
+    return f"据{title}{draft}:"
+
+
 def _place_label(meta) -> str:
     r = rg.get(meta.region) if meta and meta.region != UNKNOWN else None
     return r.short if r else (meta.title if meta else "")
@@ -84,7 +104,8 @@ class ExtractiveAnswerer:
         if not comp.lines:
             draft.refusal = NO_EVIDENCE_SENTENCE
             return draft
-        draft.text = "\n".join(comp.lines)
+        scope = _scope_line(ev, comp)
+        draft.text = "\n".join(([scope] if scope else []) + comp.lines)
         draft.sources = [
             Citation(n=i, doc_id=c.doc_id, title=title, section=c.section, text=t, start=s, end=e, page=c.page)
             for i, (t, s, e, c, title) in enumerate(comp.cited, 1)

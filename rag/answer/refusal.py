@@ -102,6 +102,18 @@ def unknown_place(ev: Evidence, g: GateSettings) -> str:
     return ""
 
 
+def filter_contradicts(ev: Evidence, g: GateSettings) -> str:
+    """The region or document chosen as the scope holds nothing of the place the question
+    names: said, not answered from the chosen scope as if it were that place."""
+    allowed = ev.result.filtered_docs
+    if allowed is None:
+        return ""
+    for place, docs in ev.analysis.place_docs.items():
+        if docs and not docs & allowed:
+            return f"问题问的是{place},而所选的查找范围里没有{place}的文件(请清除或更换地区、文件的选择)"
+    return ""
+
+
 def only_inside(ev: Evidence, g: GateSettings) -> str:
     """The question is about a place whose own documents are not in the collection, only those
     of places inside it: a county's plan does not say what its city decided."""
@@ -287,7 +299,7 @@ def low_similarity(ev: Evidence, g: GateSettings) -> str:
 
 
 Rule = Callable[[Evidence, GateSettings], str]
-RULES: tuple[Rule, ...] = (no_hits, unknown_place, only_inside, mentioned_place_absent, document_absent, year_outside,
+RULES: tuple[Rule, ...] = (no_hits, unknown_place, filter_contradicts, only_inside, mentioned_place_absent, document_absent, year_outside,
                            unknown_body, metadata_absent, unit_absent, share_absent, money_absent, procedure_absent,
                            low_coverage, rate_absent, low_similarity)
 
