@@ -1,0 +1,2 @@
+from rag.ingest.meta.legacy import *  # noqa  (temporary)
+from rag.ingest.meta.legacy import extract_meta  # noqa
