@@ -53,7 +53,7 @@ def _split_glued_paragraphs(line: str) -> list[str]:
 
 
 # Outline labels that start a new paragraph (一、 (一) 1. (1) 1) 一是): never glued to the line above.
-_LABEL_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、是]|[(]\S{1,3}[)]|\d{1,3}[.、)])")
+_LABEL_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、是)]|[(]\S{1,3}[)]|\d{1,3}[.、)]|0[1-9]\s|第[一二三四五六七八九十]{1,3}[章部]|问[一二三四五六七八九十]{1,3}[::])")
 
 
 _SENTENCE_MARK_RE = re.compile(r"[,。;:,;:]")
