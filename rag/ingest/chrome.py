@@ -95,10 +95,10 @@ RULES: list[Rule] = [
          "b11_leishan-danjiang-shufa-2023.txt", "首页 | 政务公开 | 乡镇信息公开 | 丹江镇 | 法治政府建设"),
     Rule("tool_bar", _re(_TOOL_ONLY), "drop",
          "a lone accessibility / language / care-mode switch: 关怀版, 无障碍 简体| 繁体",
-         "b12_yongchuan-shenglilu-jiedao-2022.html", "关怀版"),
+         "a02_wanzhou-work-points.txt", "语音播报"),
     Rule("breadcrumb", _re(r"^(?:您(?:当前|现在)?(?:所在)?的?位置|所在位置|您现在所在位置|当前的位置)\s*[::]|^当前位置"), "drop",
          "a breadcrumb: 您当前的位置:首页 > …, 当前位置:, 您现在所在位置:",
-         "a01_jinghai-plan-notice.html", "您当前的位置:首页 > 政务公开 > 政策文件 > 区政府文件"),
+         "b11_leishan-danjiang-shufa-2023.txt", "当前位置:首页 > 乡镇信息公开 > 丹江镇 > 工作总结"),
     Rule("breadcrumb_path", _re(r"(?:^|[|\s])(?:网站)?首[页頁]\s*(?:>>?|›|»|→|->|-&gt;|/)\s*\S|^(?:>>?|›|»)\s*\S{1,12}$|"
                                 r"^\S{2,12}\s*>\s*\S{2,12}\s*>\s*\S{1,12}$"), "drop",
          "a breadcrumb path: 首页 > …, 首页→ 网站公告, 首页 -> …, or a path continued on the next line",
@@ -116,7 +116,7 @@ RULES: list[Rule] = [
          "a unit and a date under the title (the page's author line, not a signature)",
          "b04_donggang-2024-report.txt", "市司法局 2025年02月21日"),
     Rule("epaper", _re(r"^第[A-Z]?\d{1,3}版\s*[::]"), "drop",
-         "an e-paper's page label: 第03版:要闻", "a16_sichuan-plan-newspaper.html", "第03版:要闻"),
+         "an e-paper's page label: 第A02版:要闻", "b14_yichang-plan-news-2022.txt", "第A02版:要闻"),
     # --- the article's info bar ---
     Rule("info_bar", PROVENANCE_RE, "info",
          "来源/发布时间/作者… with counters or tools (浏览次数, 字体:【大 中 小】, 点击率, 打印, 分享), or a CMS-only "

@@ -82,9 +82,20 @@ def is_chrome(line: str) -> bool:
 
 
 def _tabs_to_cells(raw: str) -> str:
+    """Rows of a Tab-separated table (at least two consecutive lines with a Tab between words)
+    → `a | b | c`. A lone Tab inside a line, or Tabs that indent it, stay whitespace."""
     if "\t" not in raw:
         return raw
-    return "\n".join(_TAB_RE.sub(CELL_SEP, ln).strip() if "\t" in ln else ln for ln in raw.split("\n"))
+    lines = raw.split("\n")
+    inner = ["\t" in ln.strip(" \t\u3000") for ln in lines]
+    out = []
+    for i, ln in enumerate(lines):
+        if inner[i] and ((i > 0 and inner[i - 1]) or (i + 1 < len(lines) and inner[i + 1])):
+            core = ln.strip(" \t\u3000")
+            out.append(_TAB_RE.sub(CELL_SEP, core))
+        else:
+            out.append(ln)
+    return "\n".join(out)
 
 
 def _indent(line: str) -> int:
