@@ -258,7 +258,7 @@ def cmd_docs(args) -> int:
             _print_json(d.to_dict())
         else:
             m = d.meta
-            chain = ", ".join(x for x in (m.county, m.city, m.province) if x != "unknown" and x != m.region) or "unknown"
+            chain = ", ".join(dict.fromkeys(x for x in (m.county, m.city, m.province) if x not in ("unknown", m.region))) or "unknown"
             extra = " · ".join(f"{k} {v}" for k, v in (("published", m.publish_date), ("index", m.index_no),
                                                       ("topic", m.topic)) if v != "unknown")
             print(f"{d.doc_id}  {m.title}{'  [draft]' if m.draft else ''}\n    {m.doc_type} · {m.region} ({m.level}, {chain}) · "
@@ -398,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in ("docs", "list"):
         d = sub.add_parser(name, parents=[common], help="the indexed documents and their metadata")
+        d.add_argument("--docs", help="corpus folder the index was built from (as for build)")
         d.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("search", parents=[common, filters], help="retrieve the best sections for a question")
