@@ -1,21 +1,41 @@
 #!/usr/bin/env python3
-"""Validate eval/questions.jsonl against the corpus in data/docs.
+"""Validate eval question sets (questions.jsonl, questions_ext.jsonl) against the corpus.
 
 Standalone on purpose (only needs opencc): it does not import the `rag`
 package, so it checks the question set independently of the pipeline's own
 cleaning code.  Usable from tests:
 
     from eval.check_questions import validate
-    errors, warnings, report = validate()
+    errors, warnings, report = validate()                       # questions.jsonl over data/docs
+    errors, warnings, report = validate(ROOT / "eval/questions_ext.jsonl",
+                                        [ROOT / "data/docs", ROOT / "tests/fixtures/docs"])
     assert not errors
 
-Run:  python eval/check_questions.py [--questions PATH] [--docs DIR] [-v]
+Run:  python eval/check_questions.py [--questions PATH] [--docs DIR ...] [-v]
+      python eval/check_questions.py --questions eval/questions_ext.jsonl \
+          --docs data/docs --docs tests/fixtures/docs
 Exit status 1 when any error is found.
+
+Documents are read from every --docs folder (.txt, .md, .html/.htm); a document's id
+is the first three characters of its file name ("000", "a01", "b07").  Bytes are
+decoded as UTF-8; otherwise as GB18030 or Big5, whichever decodes strictly and reads
+as Chinese text (Big5 bytes often also "decode" as GB18030, into nonsense).  HTML is
+reduced to text: scripts and styles dropped, block tags (p, div, br, li, tr, td, th,
+h1-h6, title, table) become line breaks, other tags are removed, entities unescaped.
+
+The split rule (required key `split` in a file where any question has one, or whose
+name contains "_ext"):
+  * fixture documents (ids a01..a18, b01..b19) with an even number are TEST, odd DEV;
+  * an original document ("000".."004") counts as TEST when the question's id number
+    is even, DEV when it is odd;
+  * a question is "test" when any of its documents is TEST, else "dev";
+  * an unanswerable question (doc null) is "test" when its id number is even.
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import html
 import json
 import re
 import sys
@@ -25,19 +45,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_QUESTIONS = ROOT / "eval" / "questions.jsonl"
 DEFAULT_DOCS = ROOT / "data" / "docs"
+DOC_SUFFIXES = (".txt", ".md", ".html", ".htm")
 
 TYPES = (
     "fact", "department", "deadline", "target", "metadata",
     "comparison", "traditional", "colloquial", "unanswerable",
 )
+SPLITS = ("dev", "test")
 REQUIRED = ("id", "type", "question", "gold_quotes", "answer_facts", "answerable", "doc")
-OPTIONAL = ("gold_all", "gold_docs_min", "note")
+OPTIONAL = ("gold_all", "gold_docs_min", "note", "split", "history")
 
 # Latin pinyin glosses such as (qū) or (huì ) -- possibly with a trailing space.
 _GLOSS = re.compile(r"[\(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ\s]+[\)）]\s?")
 # A comma directly before another punctuation mark is scraping noise (",," ",。" ",、" ",;").
 _DOUBLE = re.compile(r",(?=[,。、;:!?])")
 _WS = re.compile(r"\s+")
+_QID = re.compile(r"^q(\d+)$")
+_FIXTURE_ID = re.compile(r"^[a-z](\d{2})$")
+_ORIGINAL_ID = re.compile(r"^\d{3}$")
+# Lines that look like page chrome or header tables: a gold quote found only on such
+# lines is suspicious (the cleaner is expected to drop them).
+_CHROME_LINE = re.compile(
+    r"索\s*引\s*号|发布时间|发布日期|更新时间|浏览次数|浏览量|阅读次数|点击率|访问次数|ICP备|网站标识码|"
+    r"公网安备|当前位置|您当前的位置|您所在的位置|上一篇|下一篇|主办单位|版权所有|字号[:：]|字体[:：]|"
+    r"【打印|打印本页|关闭窗口|扫一扫|^\s*来源[:：]|文章来源|信息来源|发文字号|成文日期|主题分类")
+# Place names that make a question "name a region" (checked on the t2s-converted question).
+_REGION = re.compile(
+    r"宁夏|萍乡|利通|陕西|五原|吴忠|江西|内蒙古|巴彦淖尔|静海|天津|万州|重庆|岳阳|湖南|昌吉|新疆|"
+    r"科右前旗|科尔沁|兴安|锡林郭勒|锡盟|义乌|金华|浙江|西平|驻马店|河南|中阳|吕梁|山西|永泰|福州|福建|"
+    r"广西|黔南|贵州|张掖|甘肃|南陵|芜湖|安徽|四川|延寿|哈尔滨|黑龙江|密云|鼓楼|北京|新罗|龙岩|东城|"
+    r"武清|四平|吉林|东港|丹东|辽宁|霍山|六安|阳朔|白沙|桂林|宁安|牡丹江|威县|邢台|河北|互助|海东|青海|"
+    r"楚雄|云南|丹江|雷山|黔东南|胜利路|永川|稠城|宜昌|湖北|固始|信阳|嘉定|上海|沧州|寿光|潍坊|山东")
 
 _cc = None
 
@@ -66,26 +104,100 @@ def normalize(text: str) -> str:
     return text
 
 
-def load_corpus(docs_dir: Path = DEFAULT_DOCS) -> dict[str, str]:
-    """{prefix ("000"): normalised text}"""
-    corpus = {}
-    for path in sorted(Path(docs_dir).glob("*.txt")):
-        corpus[path.name[:3]] = normalize(path.read_text(encoding="utf-8"))
-    return corpus
+# --------------------------------------------------------------------------- reading
+
+_COMMON = ("法治", "政府", "建设", "建設", "年度", "工作")
 
 
-def load_segments(docs_dir: Path = DEFAULT_DOCS) -> dict[str, tuple[list[str], list[str]]]:
+def decode_bytes(data: bytes) -> str:
+    """UTF-8, else GB18030 or Big5 (whichever decodes strictly and reads as Chinese)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    candidates = []
+    for enc in ("gb18030", "big5"):
+        try:
+            candidates.append(data.decode(enc))
+        except UnicodeDecodeError:
+            continue
+    if not candidates:
+        return data.decode("gb18030", errors="replace")
+    # GB18030 "decodes" most Big5 files too, into nonsense: keep the reading with more
+    # common words (ties go to GB18030, the first candidate).
+    return max(candidates, key=lambda t: sum(t.count(w) for w in _COMMON))
+
+
+_BLOCK_TAG = re.compile(r"(?i)<\s*(br|/?p|/?div|/?li|/?tr|/?td|/?th|/?h[1-6]|/?title|/?table|/?ul|/?ol)\b[^>]*>")
+
+
+def html_to_text(text: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", "\n", text)
+    text = re.sub(r"(?s)<!--.*?-->", "", text)
+    text = _BLOCK_TAG.sub("\n", text)
+    text = re.sub(r"(?s)<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+def read_doc(path: Path) -> str:
+    text = decode_bytes(Path(path).read_bytes())
+    if path.suffix.lower() in (".html", ".htm"):
+        text = html_to_text(text)
+    return text
+
+
+def _as_dirs(docs_dirs) -> list[Path]:
+    if docs_dirs is None:
+        return [DEFAULT_DOCS]
+    if isinstance(docs_dirs, (str, Path)):
+        return [Path(docs_dirs)]
+    return [Path(d) for d in docs_dirs]
+
+
+def load_raw(docs_dirs=None) -> tuple[dict[str, str], list[str]]:
+    """{prefix: raw decoded text} over all folders, plus errors (duplicate prefixes)."""
+    raw, where, errors = {}, {}, []
+    for folder in _as_dirs(docs_dirs):
+        if not folder.is_dir():
+            errors.append(f"docs folder not found: {folder}")
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in DOC_SUFFIXES or not path.is_file():
+                continue
+            prefix = path.name[:3]
+            if prefix in raw:
+                errors.append(f"duplicate document prefix {prefix!r}: {where[prefix]} and {path}")
+                continue
+            raw[prefix] = read_doc(path)
+            where[prefix] = path
+    return raw, errors
+
+
+def load_corpus(docs_dir=DEFAULT_DOCS) -> dict[str, str]:
+    """{prefix ("000", "a01"): normalised text}"""
+    raw, _ = load_raw(docs_dir)
+    return {p: normalize(t) for p, t in raw.items()}
+
+
+def _segments_of(text: str) -> tuple[list[str], list[str], list[bool]]:
+    text = _GLOSS.sub("", text)
+    lines, segs, chrome = [], [], []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        lines.append(normalize(line))
+        chrome.append(bool(_CHROME_LINE.search(_t2s(line))))
+        segs.extend(normalize(seg) for seg in line.split())
+    return lines, segs, chrome
+
+
+def load_segments(docs_dir=DEFAULT_DOCS) -> dict[str, tuple[list[str], list[str]]]:
     """{prefix: (normalised lines, normalised whitespace-separated segments)}.
     A gold quote must sit inside one line (never span a line break, hence never a
     heading line plus its body) and inside one whitespace-separated segment (in 001
     the headings are inline, separated from the body by a space)."""
-    out = {}
-    for path in sorted(Path(docs_dir).glob("*.txt")):
-        raw = _GLOSS.sub("", path.read_text(encoding="utf-8"))
-        lines = [normalize(line) for line in raw.splitlines() if line.strip()]
-        segs = [normalize(seg) for line in raw.splitlines() for seg in line.split()]
-        out[path.name[:3]] = (lines, segs)
-    return out
+    raw, _ = load_raw(docs_dir)
+    return {p: _segments_of(t)[:2] for p, t in raw.items()}
 
 
 def load_questions(path: Path = DEFAULT_QUESTIONS) -> tuple[list[dict], list[str]]:
@@ -113,13 +225,42 @@ def _docs_of(q: dict) -> list[str]:
     return [d] if isinstance(d, str) else list(d)
 
 
-def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir: Path = DEFAULT_DOCS):
-    corpus = load_corpus(docs_dir)
-    segments = load_segments(docs_dir)
-    questions, errors = load_questions(questions_path)
+def expected_split(q: dict) -> str | None:
+    """The split the rule in the module docstring assigns, or None if it cannot tell."""
+    m = _QID.match(str(q.get("id", "")))
+    if not m:
+        return None
+    even_id = int(m.group(1)) % 2 == 0
+    docs = _docs_of(q)
+    if not docs:
+        return "test" if even_id else "dev"
+    for d in docs:
+        fm = _FIXTURE_ID.match(d)
+        if fm and int(fm.group(1)) % 2 == 0:
+            return "test"
+        if _ORIGINAL_ID.match(d) and even_id:
+            return "test"
+    return "dev"
+
+
+def names_region(question: str) -> bool:
+    return bool(_REGION.search(_t2s(question).replace("陜", "陕")))
+
+
+# --------------------------------------------------------------------------- checks
+
+def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir=DEFAULT_DOCS,
+             require_split: bool | None = None):
+    raw, errors = load_raw(docs_dir)
+    corpus = {p: normalize(t) for p, t in raw.items()}
+    segments = {p: _segments_of(t) for p, t in raw.items()}
+    questions, q_errors = load_questions(questions_path)
+    errors.extend(q_errors)
     warnings: list[str] = []
     quote_counts: list[tuple[str, str, dict[str, int]]] = []
     seen: set[str] = set()
+    if require_split is None:
+        require_split = "_ext" in Path(questions_path).name or any("split" in q for q in questions)
 
     for q in questions:
         where = f"{q.get('id', '?')} (line {q['_line']})"
@@ -133,10 +274,25 @@ def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir: Path = DEFAULT_
         if q["id"] in seen:
             errors.append(f"{where}: duplicate id")
         seen.add(q["id"])
+        if not _QID.match(str(q["id"])):
+            errors.append(f"{where}: id must look like q123")
         if q["type"] not in TYPES:
             errors.append(f"{where}: bad type {q['type']!r}")
         if not isinstance(q["question"], str) or not q["question"].strip():
             errors.append(f"{where}: empty question")
+
+        if "history" in q:
+            h = q["history"]
+            if not isinstance(h, list) or not h or not all(isinstance(t, str) and t.strip() for t in h):
+                errors.append(f"{where}: history must be a non-empty list of non-empty strings")
+        if "split" in q or require_split:
+            if q.get("split") not in SPLITS:
+                errors.append(f"{where}: split must be one of {SPLITS}, got {q.get('split')!r}")
+            else:
+                want = expected_split(q)
+                if want and q["split"] != want:
+                    errors.append(f"{where}: split {q['split']!r} breaks the split rule (expected {want!r})")
+
         if not isinstance(q["gold_quotes"], list) or not isinstance(q["answer_facts"], list):
             errors.append(f"{where}: gold_quotes/answer_facts must be lists")
             continue
@@ -185,11 +341,14 @@ def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir: Path = DEFAULT_
                 continue
             in_named = [d for d in docs if d in counts]
             for d in in_named:
-                lines, segs = segments[d]
-                if not any(nq in line for line in lines):
+                lines, segs, chrome = segments[d]
+                hits = [i for i, line in enumerate(lines) if nq in line]
+                if not hits:
                     errors.append(f"{where}: gold_quote spans a line break in {d}: {quote}")
                 elif not any(nq in seg for seg in segs):
                     errors.append(f"{where}: gold_quote spans a space (inline heading?) in {d}: {quote}")
+                elif all(chrome[i] for i in hits):
+                    warnings.append(f"{where}: gold_quote occurs only on chrome/header-like lines in {d}: {quote}")
             if not in_named:
                 errors.append(f"{where}: gold_quote not in named doc(s) {docs}: {quote}")
             quote_docs.update(in_named)
@@ -202,6 +361,9 @@ def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir: Path = DEFAULT_
             if not any(normalize(a) in text for a in alts):
                 errors.append(f"{where}: answer_fact not in doc(s) {docs}: {fact}")
 
+    def share(qs):
+        return round(sum(1 for q in qs if q.get("answerable") is False) / max(1, len(qs)), 3)
+
     by_type = collections.Counter(q.get("type") for q in questions)
     by_doc: collections.Counter = collections.Counter()
     for q in questions:
@@ -210,16 +372,22 @@ def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir: Path = DEFAULT_
             by_doc["none"] += 1
         for d in ds:
             by_doc[d] += 1
-    no_region = sum(1 for q in questions if not re.search(
-        r"宁夏|寧夏|萍乡|萍鄉|利通|陕西|陝西|陜西|五原|吴忠|江西|内蒙古|巴彦淖尔", q.get("question", ""))
-        and q.get("answerable"))
+    by_split: dict[str, list[dict]] = collections.defaultdict(list)
+    for q in questions:
+        by_split[q.get("split", "-")].append(q)
+    no_region = sum(1 for q in questions if q.get("answerable") and not names_region(q.get("question", "")))
     report = {
         "total": len(questions),
         "by_type": dict(sorted(by_type.items())),
         "by_doc": dict(sorted(by_doc.items())),
-        "unanswerable_share": round(sum(1 for q in questions if q.get("answerable") is False)
-                                    / max(1, len(questions)), 3),
+        "unanswerable_share": share(questions),
         "answerable_without_region": no_region,
+        "dialogues": sum(1 for q in questions if q.get("history")),
+        "by_split": {s: len(qs) for s, qs in sorted(by_split.items())},
+        "by_split_type": {s: dict(sorted(collections.Counter(q.get("type") for q in qs).items()))
+                          for s, qs in sorted(by_split.items())},
+        "unanswerable_share_by_split": {s: share(qs) for s, qs in sorted(by_split.items())},
+        "dialogues_by_split": {s: sum(1 for q in qs if q.get("history")) for s, qs in sorted(by_split.items())},
         "quote_counts": quote_counts,
     }
     return errors, warnings, report
@@ -228,17 +396,24 @@ def validate(questions_path: Path = DEFAULT_QUESTIONS, docs_dir: Path = DEFAULT_
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
-    ap.add_argument("--docs", type=Path, default=DEFAULT_DOCS)
+    ap.add_argument("--docs", type=Path, action="append",
+                    help="a documents folder; repeat for several (default: data/docs)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every quote's counts")
     args = ap.parse_args(argv)
 
-    errors, warnings, report = validate(args.questions, args.docs)
-    print(f"questions: {report['total']}")
+    errors, warnings, report = validate(args.questions, args.docs or [DEFAULT_DOCS])
+    print(f"questions: {report['total']}   dialogues (with history): {report['dialogues']}")
     print("by type:  " + ", ".join(f"{k}={v}" for k, v in report["by_type"].items()))
     print("by doc:   " + ", ".join(f"{k}={v}" for k, v in report["by_doc"].items())
           + "   (a cross-document question counts once per doc)")
     print(f"unanswerable share: {report['unanswerable_share']:.1%}")
     print(f"answerable questions naming no region: {report['answerable_without_region']}")
+    if list(report["by_split"]) != ["-"]:
+        total = max(1, report["total"])
+        for s, n in report["by_split"].items():
+            print(f"split {s}: {n} ({n / total:.1%}), unanswerable share "
+                  f"{report['unanswerable_share_by_split'][s]:.1%}, dialogues {report['dialogues_by_split'][s]}")
+            print("    by type: " + ", ".join(f"{k}={v}" for k, v in report["by_split_type"][s].items()))
 
     print("\ngold_quote occurrences (doc:count); 001 holds its article twice, so 2 there is one place:")
     generic = 0

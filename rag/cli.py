@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from rag.config import Config, load_config
 from rag.errors import EXIT_ERROR, CLIError, RagError, guarded
+from rag.ingest.corpus import check_member
 
 
 def _print_json(obj: Any) -> None:
@@ -57,20 +58,63 @@ def _pipeline(args):
     return Pipeline.from_config(cfg), cfg
 
 
-def _read_batch(path: str) -> Iterator[dict]:
+class BadLine(CLIError):
+    """One line of a --batch file that cannot be read; the batch goes on without it."""
+
+
+def _read_batch(path: str) -> Iterator[dict | BadLine]:
+    """The batch file's questions, one per line; a line that is not UTF-8, not JSON or not a
+    question object comes as a BadLine naming its line number, and the rest is still read."""
     p = Path(path)
     if not p.is_file():
         raise CLIError(f"batch file not found: {path}")
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    with open(p, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield BadLine(f"{path}, line {n}: not UTF-8 text")
+                continue
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as e:
+                yield BadLine(f"{path}, line {n}: not JSON ({e})")
+                continue
+            if not isinstance(item, dict) or "question" not in item:
+                yield BadLine(f"{path}, line {n}: expected an object with \"id\" and \"question\"")
+                continue
+            yield {"id": item.get("id", n), "question": item["question"]}
+
+
+def _batch(path: str, answer, empty: dict) -> int:
+    """Run `answer(question) -> dict` for each line of a batch file, printing one JSON line per
+    question (errors in it as "error"); exit status 1 when a line could not be read."""
+    bad = 0
+    for item in _read_batch(path):
+        if isinstance(item, BadLine):
+            bad += 1
+            print(f"error: {item}", file=sys.stderr)
             continue
         try:
-            item = json.loads(line)
-        except ValueError as e:
-            raise CLIError(f"{path}, line {n}: not JSON ({e})") from None
-        if not isinstance(item, dict) or "question" not in item:
-            raise CLIError(f"{path}, line {n}: expected an object with \"id\" and \"question\"")
-        yield {"id": item.get("id", n), "question": item["question"]}
+            _print_json({"id": item["id"], **answer(item["question"])})
+        except RagError as e:
+            _print_json({"id": item["id"], **empty, "error": str(e)})
+    return EXIT_ERROR if bad else 0
+
+
+def _count(lo: int, hi: int):
+    """An argparse type: a whole number in [lo, hi]."""
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}, got {n}")
+        return n
+    return parse
 
 
 # ---------------------------------------------------------------- commands
@@ -151,6 +195,7 @@ def _plan_add(raw: str, docs: Path) -> tuple[Path, Path | None]:
     if _within(real, root):
         if not _scanned(real.relative_to(root)):
             raise CLIError(f"{raw}: hidden files and files in hidden folders are not part of the corpus; move it first")
+        check_member(real, docs)  # not a hard link to a file elsewhere
         return real, None
     if p.is_symlink() and _within(p.parent.resolve(), root):
         raise CLIError(f"{raw} is a link to a file outside the corpus folder {docs}; add the file itself")
@@ -179,22 +224,47 @@ def cmd_add(args) -> int:
     twice = sorted({d.name for d in copies if copies.count(d) > 1})
     if twice:
         raise CLIError(f"several files named {', '.join(twice)}: they would overwrite each other in {docs}")
-    for dest, source in plans:
-        if source is None:
-            continue
-        tmp = dest.with_name(f".{dest.name}.adding-{secrets.token_hex(4)}")  # hidden: the scan skips it
-        try:
-            docs.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, tmp)
-            os.replace(tmp, dest)  # a full disk leaves no half-copied document in the corpus
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            why = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
-            raise CLIError(f"cannot copy {source} into {docs}: {why}; the previous index is still in use") from None
-    index_dir = cfg.resolve(cfg.index.dir)
-    with _writing_index(index_dir):
-        report = IndexBuilder(cfg).add([dest for dest, _ in plans], docs, index_dir)
+    for dest, source in plans:  # parsed before anything is copied: a file that cannot be indexed stays out
+        _check_parses(source or dest, cfg)
+    copied: list[Path] = []
+    try:
+        for dest, source in plans:
+            if source is None:
+                continue
+            tmp = dest.with_name(f".{dest.name}.adding-{secrets.token_hex(4)}")  # hidden: the scan skips it
+            try:
+                docs.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, tmp)
+                os.replace(tmp, dest)  # a full disk leaves no half-copied document in the corpus
+                copied.append(dest)
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                why = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+                raise CLIError(f"cannot copy {source} into {docs}: {why}; the previous index is still in use") from None
+        index_dir = cfg.resolve(cfg.index.dir)
+        with _writing_index(index_dir):
+            report = IndexBuilder(cfg).add([dest for dest, _ in plans], docs, index_dir)
+        failed = {d.path for d in report.documents if d.status == "failed"}
+        for dest in copied:  # a copy that was not indexed leaves nothing behind
+            if str(dest) in failed or dest.name in failed:
+                dest.unlink(missing_ok=True)
+    except BaseException:
+        for dest in copied:  # another build running, a full disk…: nothing stays in the corpus
+            dest.unlink(missing_ok=True)
+        raise
     return _report_build(report, args.json)
+
+
+def _check_parses(path: Path, cfg) -> None:
+    """CLIError (one line) unless `path` loads, cleans and chunks: checked before it is copied."""
+    from rag.errors import IngestError, LoadError
+    from rag.ingest.chunk import OutlineChunker
+    from rag.ingest.document import load_document, process
+
+    try:
+        process(load_document(Path(path), Path(path).parent), OutlineChunker(cfg.chunk.max_chars, cfg.chunk.min_chars))
+    except (IngestError, LoadError) as e:
+        raise CLIError(f"{path} cannot be indexed: {e}") from None
 
 
 REMOVED_DIR = ".removed"  # removed documents' files, kept out of the corpus scan
@@ -217,6 +287,19 @@ def _set_aside(rel_path: str, docs: Path) -> Path | None:
     return dest
 
 
+def _resolve_doc_id(given: str, indexed: dict) -> str:
+    """A doc_id as given, or the one document whose id without its extension it names
+    (`remove plan` when only plan.txt is indexed); CLIError otherwise, naming the choices."""
+    if given in indexed:
+        return given
+    stem = [d for d in indexed if given and Path(d).with_suffix("").as_posix() == given]
+    if len(stem) == 1:
+        return stem[0]
+    if len(stem) > 1:
+        raise CLIError(f"{given!r} names several documents ({', '.join(sorted(stem))}); give the full doc_id")
+    raise CLIError(f"no document {given!r} in the index; `python -m rag list` shows the doc_ids")
+
+
 def cmd_remove(args) -> int:
     from rag.errors import IndexMissing
     from rag.index.builder import IndexBuilder
@@ -228,9 +311,7 @@ def cmd_remove(args) -> int:
     if manifest is None:
         raise IndexMissing(f"no index in {index_dir}; build it with `make index` (python -m rag build)")
     indexed = manifest.get("documents", {})
-    unknown = [d for d in args.doc_ids if d not in indexed]
-    if unknown:
-        raise CLIError(f"no document {', '.join(map(repr, unknown))} in the index; `python -m rag list` shows the doc_ids")
+    args.doc_ids = [_resolve_doc_id(d, indexed) for d in args.doc_ids]
     with _writing_index(index_dir):
         report = IndexBuilder(cfg).remove(args.doc_ids, docs, index_dir)
     for doc_id in dict.fromkeys(args.doc_ids):
@@ -282,13 +363,8 @@ def cmd_search(args) -> int:
     if args.batch:
         if not args.json:
             raise CLIError("--batch needs --json")
-        for item in _read_batch(args.batch):
-            try:
-                result = pipe.search(item["question"], k, region=args.region, doc=args.doc)
-                _print_json({"id": item["id"], "hits": _hits_json(result.hits)})
-            except RagError as e:
-                _print_json({"id": item["id"], "hits": [], "error": str(e)})
-        return 0
+        return _batch(args.batch, lambda q: {"hits": _hits_json(pipe.search(q, k, region=args.region,
+                                                                            doc=args.doc).hits)}, {"hits": []})
     if args.question is None:
         raise CLIError("give a question, or --batch FILE.jsonl")
     result = pipe.search(args.question, k, region=args.region, doc=args.doc)
@@ -330,13 +406,8 @@ def cmd_ask(args) -> int:
     if args.batch:
         if not args.json:
             raise CLIError("--batch needs --json")
-        for item in _read_batch(args.batch):
-            try:
-                a = one(item["question"])
-                _print_json({"id": item["id"], **a.to_dict()})
-            except RagError as e:
-                _print_json({"id": item["id"], "answer": "", "refused": False, "citations": [], "error": str(e)})
-        return 0
+        return _batch(args.batch, lambda q: one(q).to_dict(),
+                      {"answer": "", "refused": False, "citations": [], "notice": ""})
     if args.question is None:
         raise CLIError("give a question, or --batch FILE.jsonl")
     a = one(args.question)
@@ -355,9 +426,9 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from rag.evaluation.systems import run_eval_command
+    from rag.evaluation.suite import run_suite
 
-    return run_eval_command(args, _config(args))
+    return run_suite(args, _config(args))
 
 
 def cmd_bench(args) -> int:
@@ -403,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("search", parents=[common, filters], help="retrieve the best sections for a question")
     s.add_argument("question", nargs="?")
-    s.add_argument("-k", type=int, default=5)
+    s.add_argument("-k", type=_count(1, 100), default=5, help="how many sections (1-100)")
     s.add_argument("--batch", help="JSONL file of {\"id\", \"question\"}; prints one line per question")
     s.set_defaults(func=cmd_search)
 
@@ -414,13 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     dp = sub.add_parser("departments", parents=[common, filters], help="who leads and supports each measure")
     dp.add_argument("--query", help="only measures matching this text (e.g. 营业执照)")
-    dp.add_argument("-k", type=int, default=20, help="how many measures with --query")
+    dp.add_argument("-k", type=_count(1, 1000), default=20, help="how many measures with --query (1-1000)")
     dp.set_defaults(func=cmd_departments)
 
     e = sub.add_parser("eval", parents=[common], help="run the evaluation set and write reports")
-    e.add_argument("--set", default="eval/questions.jsonl", help="question set (JSONL)")
+    e.add_argument("--set", action="append", default=[], metavar="FILE",
+                   help="run these question sets on the default index instead of the suite (repeatable)")
+    e.add_argument("--suite", action="append", default=[], choices=["five", "full"],
+                   help="run only this part of the suite (default: five and full)")
     e.add_argument("--out", default="eval/reports", help="report folder")
-    e.add_argument("--baseline", default="eval/baseline.json")
+    e.add_argument("--baseline", default="", help="baseline for --set (default eval/baseline.json)")
     e.add_argument("--save-baseline", action="store_true", help="make this run the new baseline")
     e.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
                    help="exit non-zero when the main system's metric is worse (repeatable)")
@@ -434,7 +508,20 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--million", action="store_true", help="also run the 1,000,000-chunk case")
     bn.add_argument("--out", default="", help="also write the JSON result to this file")
     bn.set_defaults(func=cmd_bench)
+
+    sv = sub.add_parser("serve", help="start the web app (the same as python app.py)")
+    sv.add_argument("--host", help="address to listen on ([app] host, RAG_APP_HOST)")
+    sv.add_argument("--port", type=int, help="TCP port ([app] port, RAG_APP_PORT)")
+    sv.add_argument("--config", help="configuration file (default rag.toml, or RAG_CONFIG)")
+    sv.set_defaults(func=cmd_serve)
     return p
+
+
+def cmd_serve(args) -> int:
+    from rag.app.launch import main as serve
+
+    argv = [x for k in ("host", "port", "config") if getattr(args, k) is not None for x in (f"--{k}", str(getattr(args, k)))]
+    return serve(argv, prog="python -m rag serve")
 
 
 def main(argv: list[str] | None = None) -> int:

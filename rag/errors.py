@@ -49,6 +49,12 @@ class FilterError(UsageError, ValueError):
     public = "没有符合筛选条件的文件,请重新选择地区或文件。"
 
 
+class InputError(UsageError, ValueError):
+    """A request parameter that is malformed or out of range (k, a page size…)."""
+
+    public = "请求的参数有误,请检查后重试。"
+
+
 class CLIError(RagError):
     """A command-line request that cannot be carried out (bad path, unknown document…)."""
 

@@ -26,7 +26,7 @@ from rag.departments import DutyRow, find_duties
 from rag.errors import ConfigError, IndexProblem
 from rag.index.layout import read_manifest
 from rag.index.reader import Index
-from rag.records import Answer
+from rag.records import Answer, Citation
 from rag.retrieve.hybrid import HybridRetriever, SearchResult
 
 ANSWERERS = ("extractive", "transformers", "openai")
@@ -38,7 +38,7 @@ def make_answer_stages(cfg: Config):
     if backend == "extractive":
         from rag.answer.extractive import ExtractiveAnswerer
 
-        return ExtractiveAnswerer(cfg.answer.max_chars, cfg.answer.max_citations), Followup()
+        return ExtractiveAnswerer(cfg.answer.max_chars), Followup()
     if backend in ("transformers", "openai"):
         from rag.answer.generative import LLMAnswerer
         from rag.models.generate import make_llm
@@ -146,7 +146,7 @@ class Pipeline:
         if refusal is not None:
             text = refusal_text(refusal.reason, ctx.documents.values())
             yield text
-            yield Answer(question, text, [], True, evidence.notice, result.hits)
+            yield Answer(question, text, [], True, evidence.notice, result.hits, refusal_rule=refusal.rule)
             return
         draft = None
         for event in pipe.answerer.stream(evidence, history):
@@ -197,3 +197,25 @@ class Pipeline:
             self.index = fresh
             self._retriever = None
         return True
+
+
+def as_query_engine(pipeline: Pipeline, region: str | None = None, doc: str | None = None):
+    """The pipeline as a llama-index query engine: `query(str)` gives a `Response` whose text is
+    the cited answer and whose source nodes are the citations (text and offsets)."""
+    from llama_index.core.base.response.schema import Response
+    from llama_index.core.query_engine import CustomQueryEngine
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    def node(c: Citation) -> NodeWithScore:
+        return NodeWithScore(node=TextNode(id_=f"{c.doc_id}@{c.start}", text=c.text, start_char_idx=c.start,
+                                           end_char_idx=c.end, metadata={"n": c.n, "doc_id": c.doc_id,
+                                                                         "title": c.title, "section": c.section}),
+                             score=1.0)
+
+    class PipelineQueryEngine(CustomQueryEngine):
+        def custom_query(self, query_str: str) -> Response:
+            a = pipeline.ask(query_str, region, doc)
+            return Response(response=a.text, source_nodes=[node(c) for c in a.citations],
+                            metadata={"refused": a.refused, "notice": a.notice})
+
+    return PipelineQueryEngine()

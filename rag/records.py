@@ -156,6 +156,7 @@ class Answer:
     refused: bool = False
     notice: str = ""  # e.g. "question truncated to 2000 characters"
     hits: list[Hit] = field(default_factory=list)
+    refusal_rule: str = ""  # which check refused (a gate rule's name, or the answerer's reason)
 
     def to_dict(self) -> dict[str, Any]:
         return {

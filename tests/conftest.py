@@ -1,25 +1,28 @@
-"""Shared fixtures: deterministic fakes and small indexes, all offline.
+"""Shared fixtures: the fakes in `support/` and small indexes, all offline.
 
-- `BigramEmbedding`: hashed character-bigram bags (no model), registered as the embedding
-  backend "test-bigram" so that configurations, manifests and the CLI work as with a real one.
-- `corpus_index`: the real five-document corpus indexed with it (session scoped, ~2 s).
+- `corpus_index`: the real five-document corpus indexed with the fake bigram embedding
+  (session scoped, ~2 s); `pipeline`: a pipeline over it;
+- `small_corpus`: a copy of two corpus files in tmp; `run_cli`: `python -m rag …` in-process;
+- `scripted_llm`: a factory of fake LLMs (`support.fakes.ScriptedGenerator`), as a fixture.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import zlib
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from hypothesis import settings  # noqa: E402
-from llama_index.core.embeddings import BaseEmbedding  # noqa: E402
+from support.fakes import CORPUS, ScriptedGenerator, register_fake_embedding  # noqa: E402
+from support.fakes import make_config as _make_config  # noqa: E402
+
+from rag.config import Config  # noqa: E402
 
 # Property tests draw the same examples on every run, so CI is reproducible; a developer hunting
 # for new failures runs `HYPOTHESIS_PROFILE=explore make test` (fresh random examples each run).
@@ -27,55 +30,13 @@ settings.register_profile("repo", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repo"))
 
-from rag.config import Config, load_config  # noqa: E402
-from rag.models import embed as embed_mod  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "data" / "docs"
+register_fake_embedding()
 
 
-class BigramEmbedding(BaseEmbedding):
-    """Hashed character-bigram bag, L2-normalised. Deterministic; similar texts get similar
-    vectors, which is all retrieval plumbing tests need."""
-
-    dim: int = 256
-
-    def _vec(self, text: str) -> list[float]:
-        s = "".join(text.split())
-        v = [0.0] * self.dim
-        for a, b in zip(s, s[1:]):
-            v[zlib.crc32((a + b).encode("utf-8")) % self.dim] += 1.0
-        if len(s) == 1:
-            v[zlib.crc32(s.encode("utf-8")) % self.dim] += 1.0
-        norm = sum(x * x for x in v) ** 0.5 or 1.0
-        return [x / norm for x in v]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._vec(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._vec(text)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._vec(query)
-
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return self._vec(text)
-
-
-embed_mod.BACKENDS["test-bigram"] = lambda cfg: BigramEmbedding(model_name=cfg.model)
-
-
-def make_config(index_dir: Path | None = None, docs: Path | None = None, **overrides) -> Config:
-    """A configuration for tests: the fake embedding, paths in tmp, no rag.toml/env influence."""
-    # the dense refusal threshold is calibrated for the real model's similarity scale: off here
-    values = {"embedding.backend": "test-bigram", "embedding.model": "bigram-256", "answer.refusal_dense": 0.0}
-    if index_dir is not None:
-        values["index.dir"] = str(index_dir)
-    if docs is not None:
-        values["corpus.docs"] = str(docs)
-    values.update(overrides)
-    return load_config(path=None, overrides=values, env={})
+@pytest.fixture()
+def scripted_llm():
+    """A factory of fake LLMs replying with a fixed text (`support.fakes.ScriptedGenerator`)."""
+    return ScriptedGenerator
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +50,7 @@ def corpus_index(tmp_path_factory) -> tuple[Config, Path]:
     from rag.index.builder import IndexBuilder
 
     index_dir = tmp_path_factory.mktemp("index")
-    cfg = make_config(index_dir, CORPUS)
+    cfg = _make_config(index_dir, CORPUS)
     IndexBuilder(cfg).build(CORPUS, index_dir)
     return cfg, index_dir
 

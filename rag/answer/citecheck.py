@@ -243,12 +243,12 @@ class CitationCheck:
     def finish(self, draft: "Draft", ctx: "AnswerContext") -> Answer:
         from rag.answer.refusal import refusal_text
 
-        def refuse(reason: str) -> Answer:
+        def refuse(reason: str, rule: str) -> Answer:
             return Answer(draft.question, refusal_text(reason, ctx.documents.values()), [], True, draft.notice,
-                          draft.hits)
+                          draft.hits, refusal_rule=rule)
 
         if draft.refusal:
-            return refuse(draft.refusal)
+            return refuse(draft.refusal, "no_answer_sentence")
         if draft.quoted:
             return Answer(draft.question, draft.text, self._verified(draft.sources, ctx), False, draft.notice,
                           draft.hits)
@@ -257,12 +257,12 @@ class CitationCheck:
         sources = [Source(n=c.n, title=c.title, section=c.section, text=c.text) for c in draft.sources]
         checked = check_citations(draft.text, sources, self.support_threshold)
         if checked.refusal or draft.text.startswith(REFUSAL_PREFIX):
-            return refuse(LLM_SAYS_NOT_COVERED)
+            return refuse(LLM_SAYS_NOT_COVERED, "llm_refused")
         renumber = {old: new for new, old in enumerate(checked.used, 1)}
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber[int(m.group(1))]}]" if int(m.group(1)) in renumber else "",
                       checked.text)
         if not text.strip():
-            return refuse(LLM_UNSUPPORTED)
+            return refuse(LLM_UNSUPPORTED, "llm_unsupported")
         by_n = {c.n: c for c in draft.sources}
         citations = [Citation(**{**by_n[old].to_dict(), "n": renumber[old], "page": by_n[old].page})
                      for old in checked.used]

@@ -50,9 +50,8 @@ def _place_label(meta) -> str:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, max_chars: int = 600, max_citations: int = 4):
+    def __init__(self, max_chars: int = 600):
         self.max_chars = max_chars
-        self.max_citations = max_citations
 
     def stream(self, ev: Evidence, history: list[tuple[str, str]]) -> Iterator[str | Draft]:
         draft = self.answer(ev)

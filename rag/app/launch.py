@@ -1,17 +1,23 @@
 """Starting the web app safely: where it listens, who may log in, and opening the pipeline.
 
+`python app.py`, `python -m rag.app` and `python -m rag serve` all run `main`: options
+`--host`, `--port`, `--config` (the [app] keys), then rag.toml and RAG_APP_* variables; Gradio's
+own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured when the RAG_APP_* ones are not set.
 The app faces the public, so binding anything but a loopback address without a login is
 refused (`UnsafeLaunch`) unless RAG_APP_ALLOW_PUBLIC=1 ([app] allow_public) says it is meant
-to be open, in which case a warning is printed. Gradio's own environment switches that would
-widen access (GRADIO_SERVER_NAME, GRADIO_SHARE) are overridden by explicit launch arguments.
+to be open, in which case a warning is printed. GRADIO_SHARE and other switches that would
+widen access are overridden by explicit launch arguments.
 """
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
+import os
+import sys
 
-from rag.config import Config
-from rag.errors import UnsafeLaunch
+from rag.config import Config, load_config
+from rag.errors import ConfigError, UnsafeLaunch
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
 
@@ -88,6 +94,9 @@ def launch_kwargs(cfg: Config, **overrides) -> dict:
         show_error=False,
         ssr_mode=False,
         mcp_server=False,
+        enable_monitoring=False,  # no /monitoring dashboard
+        max_file_size="1kb",  # the app has no upload component: /gradio_api/upload takes nothing real
+        state_session_capacity=int(cfg.app.max_sessions),  # sessions whose state is kept (LRU)
         max_threads=max(40, int(cfg.app.concurrency) * 4),
         **launch_style(),
     )
@@ -111,3 +120,50 @@ def warm_up(pipeline) -> None:
             logging.getLogger("rag.web").warning("warm-up failed: %s", e)
 
     threading.Thread(target=run, name="rag-warm-up", daemon=True).start()
+
+
+def app_config(host: str | None = None, port: int | None = None, config: str | None = None,
+               env: dict | None = None) -> Config:
+    """The configuration the app runs with (see the module docstring for the precedence)."""
+    env = os.environ if env is None else env
+    overrides: dict = {}
+    if env.get("GRADIO_SERVER_NAME") and not env.get("RAG_APP_HOST"):
+        overrides["app.host"] = env["GRADIO_SERVER_NAME"]
+    if env.get("GRADIO_SERVER_PORT") and not env.get("RAG_APP_PORT"):
+        overrides["app.port"] = env["GRADIO_SERVER_PORT"]
+    if host is not None:
+        overrides["app.host"] = host
+    if port is not None:
+        overrides["app.port"] = port
+    return load_config(config, overrides=overrides, env=env)
+
+
+def parser(prog: str = "python app.py") -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=prog, description="法治政府建设文件问答: the web app (Gradio).")
+    ap.add_argument("--host", help="address to listen on ([app] host, RAG_APP_HOST; default 127.0.0.1)")
+    ap.add_argument("--port", type=int, help="TCP port ([app] port, RAG_APP_PORT; default 7860)")
+    ap.add_argument("--config", help="configuration file (default rag.toml, or RAG_CONFIG)")
+    return ap
+
+
+def main(argv: list[str] | None = None, prog: str = "python app.py") -> int:
+    """Start the app; returns an exit status (2 for a bad launch configuration)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # forced: no version check or analytics calls
+    args = parser(prog).parse_args(argv)
+    try:
+        cfg = app_config(args.host, args.port, args.config)
+        warnings = check_launch(cfg)
+    except (ConfigError, UnsafeLaunch) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for w in warnings:
+        print(w, file=sys.stderr)
+    pipeline = open_pipeline(cfg)  # or the index error, which the page then shows
+    if isinstance(pipeline, Exception):
+        print(f"warning: {pipeline}", file=sys.stderr)
+    warm_up(pipeline)  # load the models in the background
+
+    from rag.app.ui import build_app
+
+    build_app(pipeline, cfg).launch(**launch_kwargs(cfg))
+    return 0

@@ -10,6 +10,7 @@ open it again once a manifest appears.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from typing import Any, Iterator
 from rag.app import view as view
 from rag.app.feedback import FeedbackLog
 from rag.app.status import stale_reasons, status_html, user_message
-from rag.errors import is_expected
+from rag.errors import InputError, is_expected
+from rag.messages import TRUNCATED
 from rag.records import UNKNOWN, Answer
 
 log = logging.getLogger("rag.web")
@@ -50,6 +52,7 @@ def history_pairs(turns: list[dict], max_turns: int = HISTORY_TURNS) -> list[tup
 
 def turn_record(question: str, answer: Answer, index_version: str | None, msg_index: int) -> dict:
     return {
+        "id": secrets.token_hex(8),  # what feedback deduplicates on
         "question": question,
         "answer": answer.text,
         "refused": answer.refused,
@@ -73,7 +76,11 @@ class Service:
         if index_dir is None:
             index_dir = self._pipeline.index.dir if self._pipeline is not None else cfg.resolve(cfg.index.dir)
         self.index_dir = Path(index_dir)
-        self.feedback = feedback or FeedbackLog(cfg.resolve(cfg.app.data_dir))
+        self.feedback = feedback or FeedbackLog(cfg.resolve(cfg.app.data_dir), cfg.app.feedback_max_mb,
+                                                cfg.app.feedback_per_minute, cfg.app.feedback_line_chars,
+                                                cfg.app.max_sessions)
+        self._stale: tuple[float, str | None, list[str]] = (0.0, None, [])  # (checked at, version, reasons)
+        self._stale_thread: threading.Thread | None = None
         self._reload_warning = ""
         self._lock = threading.Lock()
         self._last_try = 0.0
@@ -128,10 +135,25 @@ class Service:
             pipe = self.current()
         except Exception as e:
             return status_html(None, self.cfg, error=e)
-        html = status_html(pipe, self.cfg, stale=stale_reasons(pipe, self.cfg))
+        html = status_html(pipe, self.cfg, stale=self.stale(pipe))
         if self._reload_warning:
             html = html.replace("</div>", f'</div><div class="rag-status-warn">⚠ {view.esc(self._reload_warning)}</div>', 1)
         return html
+
+    def stale(self, pipe) -> list[str]:
+        """Why the index no longer matches the corpus folder, as last checked. The folder is
+        scanned in the background at most every `app.stale_check_seconds` (a scan of 100k
+        files takes seconds: never on a question's path)."""
+        checked, version, reasons = self._stale
+        due = time.monotonic() - checked >= self.cfg.app.stale_check_seconds or version != pipe.index.version
+        if due and (self._stale_thread is None or not self._stale_thread.is_alive()):
+            def scan():
+                self._stale = (time.monotonic(), pipe.index.version, stale_reasons(pipe, self.cfg))
+
+            self._stale = (time.monotonic(), version, reasons)  # one scan at a time
+            self._stale_thread = threading.Thread(target=scan, name="rag-stale-check", daemon=True)
+            self._stale_thread.start()
+        return reasons if version == pipe.index.version else []
 
     # -------------------------------------------------------------- filters
     def region_choices(self) -> list[tuple[str, str]]:
@@ -168,6 +190,9 @@ class Service:
              msg_index: int = 0) -> Iterator[ChatEvent]:
         """Answer `question` as a follow-up of `turns`: pending updates, then a final event (or
         an error event with a user-readable message)."""
+        limit = int(self.cfg.question.max_chars)
+        cut = isinstance(question, str) and len(question) > limit
+        question = question[:limit] if cut else question  # nothing longer is kept or logged
         yield ChatEvent("pending", view.pending_html(""))
         try:
             pipe = self.current().snapshot()  # one index version for the whole answer
@@ -186,6 +211,8 @@ class Service:
                     yield ChatEvent("pending", view.pending_html(text))
             if final is None:
                 raise RuntimeError("the answerer produced no final answer")
+            if cut:
+                final.notice = TRUNCATED.format(n=limit)
             html = view.answer_html(final, view.passages_for_answer(index, final))
             yield ChatEvent("final", html, turn_record(question, final, version, msg_index))
         except Exception as e:  # shown in the chat; unexpected ones are logged with a traceback
@@ -202,6 +229,8 @@ class Service:
 
     # -------------------------------------------------------------- 找部门
     def departments(self, query: str | None, region: str | None = None, k: int = 20) -> list[dict]:
+        if isinstance(k, bool) or not isinstance(k, (int, float, str)) or not str(k).strip().lstrip("-").isdigit():
+            raise InputError(f"k must be a whole number from 1 to {MAX_DEPARTMENT_ROWS}, got {k!r}")
         k = max(1, min(int(k), MAX_DEPARTMENT_ROWS))
         rows = self.current().departments(_opt(query), k=k, region=_opt(region))
         return [r.to_dict() for r in rows]
@@ -239,12 +268,25 @@ class Service:
             return view.error_html(user_message(e))
 
     # -------------------------------------------------------------- feedback
-    def rate(self, turn: dict, liked: bool) -> dict:
+    def rate(self, turn: dict, liked: bool, session: str | None = None) -> dict:
+        """Record a rating (FeedbackRefused: a repeat, too many, or the log is full)."""
         return self.feedback.rate("up" if liked else "down", turn["question"], turn["answer"],
-                                  turn.get("citations", []), turn.get("index_version"))
+                                  turn.get("citations", []), turn.get("index_version"), session, turn.get("id"))
 
-    def draft(self, turn: dict) -> dict:
-        return self.feedback.draft(turn["question"], turn["answer"], turn.get("citations", []))
+    def draft(self, turn: dict, session: str | None = None) -> dict:
+        return self.feedback.draft(turn["question"], turn["answer"], turn.get("citations", []), session,
+                                   turn.get("id"))
+
+
+def trim_history(messages: list[dict], turns: list[dict], max_turns: int) -> tuple[list[dict], list[dict]]:
+    """Keep the last `max_turns` answered turns of a session: older turns go, with their two chat
+    messages, and the kept turns' message indexes (what 👍/👎 refer to) move down with them."""
+    if len(turns) <= max_turns:
+        return messages, turns
+    drop = turns[: len(turns) - max_turns]
+    cut = max(t["msg_index"] for t in drop) + 1  # the dropped turns' question and answer messages
+    kept = [dict(t, msg_index=t["msg_index"] - cut) for t in turns[len(drop):]]
+    return messages[cut:], kept
 
 
 def find_turn(turns: list[dict], msg_index: Any) -> dict | None:

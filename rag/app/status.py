@@ -20,6 +20,7 @@ from rag.errors import (
     IndexMismatch,
     IndexMissing,
     IndexProblem,
+    InputError,
     LLMError,
     ModelUnavailable,
     QuestionError,
@@ -127,6 +128,8 @@ def user_message(error: BaseException) -> str:
     detail = str(error).strip()
     if isinstance(error, QuestionError):
         return "请输入要查询的问题:问题不能为空,也不能只有标点符号。"
+    if isinstance(error, InputError):
+        return f"请求的参数有误:{detail}"
     if isinstance(error, FilterError):
         return f"没有符合筛选条件的文件,请重新选择地区或文件。({detail})"
     if isinstance(error, IndexProblem):

@@ -9,9 +9,11 @@ API endpoints (gradio_client): `ask(question, region="", doc="") -> (answer, cit
 `departments(query, region="", k=20) -> list of rows`. The UI's own events are private.
 """
 
+from types import SimpleNamespace
 
-from rag.app import view as view
-from rag.app.service import Service, find_turn, log
+from rag.app import view
+from rag.app.feedback import FeedbackRefused
+from rag.app.service import Service, find_turn, log, trim_history
 from rag.app.status import user_message
 from rag.app.style import CSS
 from rag.errors import is_expected
@@ -50,188 +52,216 @@ def api_error(e: BaseException):
 
 
 def build_app(source, cfg, service: Service | None = None):
+    """The Blocks: header, status line, the three tabs and the API routes."""
     import gradio as gr
 
     svc = service or Service(source, cfg)
-
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(f'<header class="rag-header"><h1>{TITLE}</h1><p>依据各地法治政府建设实施方案、规划和年度报告回答问题,'
                 "每个回答都注明出处,可展开查看原文。</p></header>")
         status = gr.HTML(svc.status(), elem_id="rag-status")
-
-        messages = gr.State([])  # chat messages shown (HTML content)
-        turns = gr.State([])  # answered turns: question, answer, citations, index version
-        disliked = gr.State(None)  # the turn last rated 👎 (for the eval draft)
-        duty_rows = gr.State([])  # rows of the last 找部门 search
-
         with gr.Tabs():
-            # ---------------------------------------------------------------- 问答
-            with gr.Tab("问答", id="chat", elem_id="tab-chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=4, min_width=420):
-                        chatbot = gr.Chatbot(
-                            elem_id="rag-chat", label="对话", show_label=False, height=600, layout="panel",
-                            placeholder="<div class='rag-placeholder'><strong>请提出关于法治政府建设的问题</strong><br>"
-                                        "回答只依据已收录的文件,并附上原文出处。</div>",
-                            examples=[{"text": q} for q in EXAMPLES], feedback_options=("Like", "Dislike"),
-                            buttons=["copy"], latex_delimiters=[], group_consecutive_messages=False)
-                        with gr.Row(elem_classes="rag-ask-row"):
-                            question = gr.Textbox(placeholder="输入问题,例如:在利通区办营业执照找哪个部门?", show_label=False,
-                                                  scale=6, max_lines=4, autofocus=True, elem_id="rag-question", submit_btn=False,
-                                                  max_length=int(cfg.question.max_chars))
-                            ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="rag-ask")
-                    with gr.Column(scale=1, min_width=240, elem_classes="rag-side"):
-                        gr.Markdown("#### 提问范围\n只在所选地区或文件中查找,对之后的提问生效。")
-                        region = gr.Dropdown(label="地区", choices=svc.region_choices(), value="", elem_id="rag-region")
-                        doc = gr.Dropdown(label="文件", choices=svc.doc_choices(), value="", elem_id="rag-doc")
-                        clear_btn = gr.Button("清空对话", variant="secondary", elem_id="rag-clear")
-                        gr.Markdown("#### 反馈\n点击回答下方的“赞”或“踩”图标评价回答。只记录问题、回答和出处,用于改进系统。",
-                                    elem_classes="rag-side-note")
-                        with gr.Group(visible=False) as draft_box:
-                            draft_info = gr.Markdown("")
-                            draft_btn = gr.Button("转为评测草稿", size="sm", elem_id="rag-draft")
+            chat = chat_tab(svc, cfg, status)
+            dept = departments_tab(svc)
+            docs = documents_tab(svc)
 
-            # ---------------------------------------------------------------- 找部门
-            with gr.Tab("找部门", id="departments", elem_id="tab-departments"):
-                gr.Markdown("输入要办的事或工作事项,查看哪个部门**牵头**、哪些部门**配合**、期限是什么。点击表格中的一行查看原文。")
-                with gr.Row(equal_height=False, elem_classes="rag-search-row"):
-                    dept_query = gr.Textbox(label="事项", placeholder="例如:营业执照、行政复议、政务公开", scale=4,
-                                            elem_id="rag-dept-query")
-                    dept_region = gr.Dropdown(label="地区", choices=svc.region_choices(), value="", scale=2,
-                                              elem_id="rag-dept-region")
-                    dept_btn = gr.Button("查找", variant="primary", scale=1, min_width=90, elem_id="rag-dept-search")
-                gr.Examples([[q] for q in DEPT_EXAMPLES], inputs=[dept_query], label="常见事项")
-                dept_table = gr.Dataframe(headers=view.DUTY_COLUMNS, value=[], interactive=False, wrap=True,
-                                          max_height=460, elem_id="rag-dept-table", label="分工", elem_classes="rag-table", datatype="str",
-                                          column_widths=["26%", "16%", "16%", "12%", "15%", "15%"])
-                dept_source = gr.HTML('<div class="rag-empty">点击表格中的一行,在这里查看原文。</div>',
-                                      elem_id="rag-dept-source")
-
-            # ---------------------------------------------------------------- 文件
-            with gr.Tab("文件", id="documents", elem_id="tab-documents"):
-                gr.Markdown("已收录的文件。点击一行(或在下拉框中选择)阅读全文,文中按章节排列。")
-                docs_table = gr.Dataframe(headers=view.DOC_COLUMNS, value=view.document_rows(svc.documents()),
-                                          interactive=False, wrap=True, max_height=480, elem_id="rag-docs-table", elem_classes="rag-table", datatype="str",
-                                          label="文件", column_widths=["24%", "13%", "7%", "9%", "9%", "18%", "10%", "10%"])
-                doc_pick = gr.Dropdown(label="阅读文件", choices=svc.doc_choices()[1:], value=None, elem_id="rag-doc-pick")
-                doc_view = gr.HTML(svc.document_view(None), elem_id="rag-doc-view")
-
-        # -------------------------------------------------------------------- handlers
         def on_load():
-            docs = svc.documents()
             regions = svc.region_choices()
             return (svc.status(), gr.update(choices=regions), gr.update(choices=svc.doc_choices()),
-                    gr.update(choices=regions), view.document_rows(docs), gr.update(choices=svc.doc_choices()[1:]))
+                    gr.update(choices=regions), view.document_rows(svc.documents()),
+                    gr.update(choices=svc.doc_choices()[1:]))
 
-        demo.load(on_load, None, [status, region, doc, dept_region, docs_table, doc_pick], show_progress="hidden", **PRIVATE)
-
-        def on_region(r):
-            return gr.update(choices=svc.doc_choices(r), value="")
-
-        region.change(on_region, region, doc, **PRIVATE)
-
-        def on_ask(q, msgs, ts, r, d):
-            q = (q or "").strip()
-            if not q:
-                yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-                return
-            msgs = msgs + [{"role": "user", "content": view.question_html(q)}, {"role": "assistant", "content": ""}]
-            for ev in svc.chat(q, ts, r, d, msg_index=len(msgs) - 1):
-                msgs = msgs[:-1] + [{"role": "assistant", "content": ev.html}]
-                if ev.turn is not None:
-                    ts = ts + [ev.turn]
-                yield "", msgs, msgs, ts, (svc.status() if ev.kind != "pending" else gr.skip())
-
-        ask_io = dict(inputs=[question, messages, turns, region, doc], outputs=[question, chatbot, messages, turns, status])
-        ask_btn.click(on_ask, **ask_io, **PRIVATE)
-        question.submit(on_ask, **ask_io, **PRIVATE)
-
-        def on_example(evt: gr.SelectData):
-            return evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
-
-        chatbot.example_select(on_example, None, question, **PRIVATE).then(on_ask, **ask_io, **PRIVATE)
-
-        def on_clear():
-            return [], [], [], None, gr.update(visible=False), ""
-
-        clear_btn.click(on_clear, None, [chatbot, messages, turns, disliked, draft_box, question], **PRIVATE)
-        chatbot.clear(on_clear, None, [chatbot, messages, turns, disliked, draft_box, question], **PRIVATE)
-
-        def on_like(ts, evt: gr.LikeData):
-            turn = find_turn(ts, evt.index)
-            if turn is None or evt.liked not in (True, False):
-                return gr.skip(), gr.skip(), gr.skip()
-            svc.rate(turn, evt.liked)
-            if evt.liked:
-                gr.Info("感谢反馈!", duration=3)
-                return None, gr.update(visible=False), gr.skip()
-            gr.Info("已记录,感谢反馈。", duration=3)
-            note = f"已记录“踩”:「{view.esc(turn['question'][:40])}」。可以把它转为评测草稿,由维护人员补全后加入评测集。"
-            return turn, gr.update(visible=True), note
-
-        chatbot.like(on_like, turns, [disliked, draft_box, draft_info], **PRIVATE)
-
-        def on_draft(turn):
-            if not turn:
-                return gr.skip(), gr.skip()
-            rec = svc.draft(turn)
-            gr.Info(f"已生成评测草稿 {rec['id']}", duration=4)
-            return None, gr.update(visible=False)
-
-        draft_btn.click(on_draft, disliked, [disliked, draft_box], **PRIVATE)
-
-        def on_dept(query, r):
-            try:
-                rows = svc.departments(query, r)
-            except Exception as e:
-                return [], [], view.error_html(user_message(e))
-            rows_view = view.duty_table(rows)
-            hint = (f'<div class="rag-empty">找到 {len(rows)} 条分工。点击表格中的一行查看原文。</div>' if rows
-                    else '<div class="rag-empty">没有找到相关的分工,请换个说法试试(例如“营业执照”“行政复议”)。</div>')
-            return rows_view, rows, hint
-
-        dept_io = dict(inputs=[dept_query, dept_region], outputs=[dept_table, duty_rows, dept_source])
-        dept_btn.click(on_dept, **dept_io, **PRIVATE)
-        dept_query.submit(on_dept, **dept_io, **PRIVATE)
-
-        def on_dept_select(rows, evt: gr.SelectData):
-            i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            if not rows or i is None or not 0 <= i < len(rows):
-                return gr.skip()
-            return svc.duty_source(rows[i])
-
-        dept_table.select(on_dept_select, duty_rows, dept_source, **PRIVATE)
-
-        def on_doc_select(evt: gr.SelectData):
-            i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            docs = svc.documents()
-            return docs[i].doc_id if i is not None and 0 <= i < len(docs) else gr.skip()
-
-        docs_table.select(on_doc_select, None, doc_pick, **PRIVATE)
-        doc_pick.change(svc.document_view, doc_pick, doc_view, **PRIVATE)
-
-        # -------------------------------------------------------------------- API
-        def ask(question: str, region: str = "", doc: str = "") -> tuple[str, list[dict]]:
-            """Answer a question; returns (answer text with [n] markers, citations as dicts with
-            n, doc_id, title, section, text, start, end). A question over the length limit is
-            cut, and the text then starts with a line "(问题过长,已截取前 N 个字)"."""
-            try:
-                return svc.ask(question, region, doc)
-            except Exception as e:
-                raise api_error(e) from None
-
-        def departments(query: str, region: str = "", k: int = 20) -> list[dict]:
-            """Who leads (lead) and supports (support) each measure matching `query` (all when
-            empty): rows with measure, lead, support, deadlines, title, section, note, offsets."""
-            try:
-                return svc.departments(query, region, int(k))
-            except Exception as e:
-                raise api_error(e) from None
-
-        gr.api(ask, api_name="ask")
-        gr.api(departments, api_name="departments")
-
+        demo.load(on_load, None, [status, chat.region, chat.doc, dept.region, docs.table, docs.pick],
+                  show_progress="hidden", **PRIVATE)
+        api_routes(svc)
     demo.queue(default_concurrency_limit=int(cfg.app.concurrency))
     demo.rag_service = svc  # for tests and tools
     return demo
 
+
+def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
+    """问答: the conversation, the scope filters, feedback and the eval-draft button."""
+    import gradio as gr
+
+    ttl = int(cfg.app.session_ttl)  # an idle session's state is dropped after this many seconds
+    messages = gr.State([], time_to_live=ttl)  # chat messages shown (HTML content)
+    turns = gr.State([], time_to_live=ttl)  # answered turns: question, answer, citations, index version
+    disliked = gr.State(None, time_to_live=ttl)  # the turn last rated 👎 (for the eval draft)
+    with gr.Tab("问答", id="chat", elem_id="tab-chat"):
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=4, min_width=420):
+                chatbot = gr.Chatbot(
+                    elem_id="rag-chat", label="对话", show_label=False, height=600, layout="panel",
+                    placeholder="<div class='rag-placeholder'><strong>请提出关于法治政府建设的问题</strong><br>"
+                                "回答只依据已收录的文件,并附上原文出处。</div>",
+                    examples=[{"text": q} for q in EXAMPLES], feedback_options=("Like", "Dislike"),
+                    buttons=["copy"], latex_delimiters=[], group_consecutive_messages=False)
+                with gr.Row(elem_classes="rag-ask-row"):
+                    question = gr.Textbox(placeholder="输入问题,例如:在利通区办营业执照找哪个部门?", show_label=False,
+                                          scale=6, max_lines=4, autofocus=True, elem_id="rag-question", submit_btn=False,
+                                          max_length=int(cfg.question.max_chars))
+                    ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="rag-ask")
+            with gr.Column(scale=1, min_width=240, elem_classes="rag-side"):
+                gr.Markdown("#### 提问范围\n只在所选地区或文件中查找,对之后的提问生效。")
+                region = gr.Dropdown(label="地区", choices=svc.region_choices(), value="", elem_id="rag-region")
+                doc = gr.Dropdown(label="文件", choices=svc.doc_choices(), value="", elem_id="rag-doc")
+                clear_btn = gr.Button("清空对话", variant="secondary", elem_id="rag-clear")
+                gr.Markdown("#### 反馈\n点击回答下方的“赞”或“踩”图标评价回答。只记录问题、回答和出处,用于改进系统。",
+                            elem_classes="rag-side-note")
+                with gr.Group(visible=False) as draft_box:
+                    draft_info = gr.Markdown("")
+                    draft_btn = gr.Button("转为评测草稿", size="sm", elem_id="rag-draft")
+
+    def on_region(r):
+        return gr.update(choices=svc.doc_choices(r), value="")
+
+    region.change(on_region, region, doc, **PRIVATE)
+
+    def on_ask(q, msgs, ts, r, d):
+        q = (q if isinstance(q, str) else "").strip()[: int(cfg.question.max_chars)]  # the server's limit
+        if not q:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        msgs = msgs + [{"role": "user", "content": view.question_html(q)}, {"role": "assistant", "content": ""}]
+        for ev in svc.chat(q, ts, r, d, msg_index=len(msgs) - 1):
+            msgs = msgs[:-1] + [{"role": "assistant", "content": ev.html}]
+            if ev.turn is not None:
+                msgs, ts = trim_history(msgs, ts + [ev.turn], int(cfg.app.max_turns))
+            yield "", msgs, msgs, ts, (svc.status() if ev.kind != "pending" else gr.skip())
+
+    ask_io = dict(inputs=[question, messages, turns, region, doc], outputs=[question, chatbot, messages, turns, status])
+    ask_btn.click(on_ask, **ask_io, **PRIVATE)
+    question.submit(on_ask, **ask_io, **PRIVATE)
+
+    def on_example(evt: gr.SelectData):
+        return evt.value["text"] if isinstance(evt.value, dict) else str(evt.value)
+
+    chatbot.example_select(on_example, None, question, **PRIVATE).then(on_ask, **ask_io, **PRIVATE)
+
+    def on_clear():
+        return [], [], [], None, gr.update(visible=False), ""
+
+    clear_btn.click(on_clear, None, [chatbot, messages, turns, disliked, draft_box, question], **PRIVATE)
+    chatbot.clear(on_clear, None, [chatbot, messages, turns, disliked, draft_box, question], **PRIVATE)
+
+    def on_like(ts, evt: gr.LikeData, request: gr.Request):
+        turn = find_turn(ts, evt.index)
+        if turn is None or evt.liked not in (True, False):
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            svc.rate(turn, evt.liked, getattr(request, "session_hash", None))
+        except FeedbackRefused as e:
+            gr.Info(str(e), duration=3)
+            return gr.skip(), gr.skip(), gr.skip()
+        if evt.liked:
+            gr.Info("感谢反馈!", duration=3)
+            return None, gr.update(visible=False), gr.skip()
+        gr.Info("已记录,感谢反馈。", duration=3)
+        note = f"已记录“踩”:「{view.esc(turn['question'][:40])}」。可以把它转为评测草稿,由维护人员补全后加入评测集。"
+        return turn, gr.update(visible=True), note
+
+    chatbot.like(on_like, turns, [disliked, draft_box, draft_info], **PRIVATE)
+
+    def on_draft(turn, request: gr.Request):
+        if not turn:
+            return gr.skip(), gr.skip()
+        try:
+            rec = svc.draft(turn, getattr(request, "session_hash", None))
+        except FeedbackRefused as e:
+            gr.Info(str(e), duration=3)
+            return None, gr.update(visible=False)
+        gr.Info(f"已生成评测草稿 {rec['id']}", duration=4)
+        return None, gr.update(visible=False)
+
+    draft_btn.click(on_draft, disliked, [disliked, draft_box], **PRIVATE)
+    return SimpleNamespace(region=region, doc=doc, question=question, chatbot=chatbot)
+
+
+def departments_tab(svc: Service) -> SimpleNamespace:
+    """找部门: who leads and supports the measures matching a topic; a row opens its source."""
+    import gradio as gr
+
+    duty_rows = gr.State([])  # rows of the last search
+    with gr.Tab("找部门", id="departments", elem_id="tab-departments"):
+        gr.Markdown("输入要办的事或工作事项,查看哪个部门**牵头**、哪些部门**配合**、期限是什么。点击表格中的一行查看原文。")
+        with gr.Row(equal_height=False, elem_classes="rag-search-row"):
+            query = gr.Textbox(label="事项", placeholder="例如:营业执照、行政复议、政务公开", scale=4,
+                               elem_id="rag-dept-query")
+            region = gr.Dropdown(label="地区", choices=svc.region_choices(), value="", scale=2,
+                                 elem_id="rag-dept-region")
+            search_btn = gr.Button("查找", variant="primary", scale=1, min_width=90, elem_id="rag-dept-search")
+        gr.Examples([[q] for q in DEPT_EXAMPLES], inputs=[query], label="常见事项")
+        table = gr.Dataframe(headers=view.DUTY_COLUMNS, value=[], interactive=False, wrap=True,
+                             max_height=460, elem_id="rag-dept-table", label="分工", elem_classes="rag-table",
+                             datatype="str", column_widths=["26%", "16%", "16%", "12%", "15%", "15%"])
+        source = gr.HTML('<div class="rag-empty">点击表格中的一行,在这里查看原文。</div>', elem_id="rag-dept-source")
+
+    def on_search(q, r):
+        try:
+            rows = svc.departments(q, r)
+        except Exception as e:
+            return [], [], view.error_html(user_message(e))
+        hint = (f'<div class="rag-empty">找到 {len(rows)} 条分工。点击表格中的一行查看原文。</div>' if rows
+                else '<div class="rag-empty">没有找到相关的分工,请换个说法试试(例如“营业执照”“行政复议”)。</div>')
+        return view.duty_table(rows), rows, hint
+
+    io = dict(inputs=[query, region], outputs=[table, duty_rows, source])
+    search_btn.click(on_search, **io, **PRIVATE)
+    query.submit(on_search, **io, **PRIVATE)
+
+    def on_select(rows, evt: gr.SelectData):
+        i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if not rows or i is None or not 0 <= i < len(rows):
+            return gr.skip()
+        return svc.duty_source(rows[i])
+
+    table.select(on_select, duty_rows, source, **PRIVATE)
+    return SimpleNamespace(region=region)
+
+
+def documents_tab(svc: Service) -> SimpleNamespace:
+    """文件: the indexed documents and their text by section."""
+    import gradio as gr
+
+    with gr.Tab("文件", id="documents", elem_id="tab-documents"):
+        gr.Markdown("已收录的文件。点击一行(或在下拉框中选择)阅读全文,文中按章节排列。")
+        table = gr.Dataframe(headers=view.DOC_COLUMNS, value=view.document_rows(svc.documents()),
+                             interactive=False, wrap=True, max_height=480, elem_id="rag-docs-table",
+                             elem_classes="rag-table", datatype="str", label="文件",
+                             column_widths=["24%", "13%", "7%", "9%", "9%", "18%", "10%", "10%"])
+        pick = gr.Dropdown(label="阅读文件", choices=svc.doc_choices()[1:], value=None, elem_id="rag-doc-pick")
+        doc_view = gr.HTML(svc.document_view(None), elem_id="rag-doc-view")
+
+    def on_select(evt: gr.SelectData):
+        i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        docs = svc.documents()
+        return docs[i].doc_id if i is not None and 0 <= i < len(docs) else gr.skip()
+
+    table.select(on_select, None, pick, **PRIVATE)
+    pick.change(svc.document_view, pick, doc_view, **PRIVATE)
+    return SimpleNamespace(table=table, pick=pick)
+
+
+def api_routes(svc: Service) -> None:
+    """The API for gradio_client: `ask` and `departments` (the UI's own events are private)."""
+    import gradio as gr
+
+    def ask(question: str, region: str = "", doc: str = "") -> tuple[str, list[dict]]:
+        """Answer a question; returns (answer text with [n] markers, citations as dicts with
+        n, doc_id, title, section, text, start, end). A question over the length limit is
+        cut, and the text then starts with a line "(问题过长,已截取前 N 个字)"."""
+        try:
+            return svc.ask(question, region, doc)
+        except Exception as e:
+            raise api_error(e) from None
+
+    def departments(query: str, region: str = "", k: int = 20) -> list[dict]:
+        """Who leads (lead) and supports (support) each measure matching `query` (all when
+        empty): rows with measure, lead, support, deadlines, title, section, note, offsets."""
+        try:
+            return svc.departments(query, region, int(k))
+        except Exception as e:
+            raise api_error(e) from None
+
+    gr.api(ask, api_name="ask")
+    gr.api(departments, api_name="departments")

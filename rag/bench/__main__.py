@@ -3,7 +3,7 @@
 
 import sys
 
-from rag.bench.harness import _child_main
+from rag.bench.jobs import _child_main
 
 if len(sys.argv) >= 4 and sys.argv[1] == "child":
     sys.exit(_child_main(sys.argv[2:]))

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag.bench.harness import QUESTIONS_FILE
+from rag.bench.measure import QUESTIONS_FILE
 from rag.config import ROOT, load_config
 from rag.models.generate import TransformersGenerator
 
@@ -49,7 +49,7 @@ def build_prompts(n: int, out: Path, index_dir: str | None = None) -> list[list[
     """Answer prompts for the first `n` answerable evaluation questions, over the sections the LLM
     answerer would be given for them."""
     from rag.answer.generative import as_sources, build_answer_messages, llm_hits
-    from rag.evaluation.runner import load_questions
+    from rag.evaluation.dataset import load_questions
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(load_config(), index_dir)

@@ -10,14 +10,11 @@ the pipeline alone. Only `ours` answers (answer metrics for the others are absen
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.embeddings import BaseEmbedding
-
-from rag.config import Config
 
 VARIANTS = {  # name → retrieval overrides
     "hybrid-noregion": {"mode": "hybrid", "region_aware": False},
@@ -72,12 +69,15 @@ class CachedEmbedding(BaseEmbedding):
 class OursSystem:
     pipeline: Any
     name: str = "ours"
+    follows_up: bool = True  # a dialogue's last question is searched as the pipeline rewrites it
 
-    def search(self, question: str, k: int):
+    def search(self, question: str, k: int, history: list[tuple[str, str]] | None = None):
+        if history:
+            question = self.pipeline.snapshot().followup(question, history)
         return self.pipeline.search(question, k).hits
 
-    def ask(self, question: str):
-        return self.pipeline.ask(question)
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None):
+        return self.pipeline.ask(question, history=history)
 
 
 @dataclass
@@ -118,34 +118,3 @@ def build_systems(pipeline, names: list[str], answers: bool = True, progress=Non
             known = ", ".join(["ours", "naive", *VARIANTS])
             raise ValueError(f"unknown pipeline {name!r} (known: {known})")
     return systems
-
-
-def run_eval_command(args, cfg: Config) -> int:
-    from rag.evaluation.runner import evaluate_and_report
-    from rag.pipeline import Pipeline
-
-    pipeline = Pipeline.from_config(cfg)
-    names = args.pipeline or ALL_SYSTEMS
-    if "ours" not in names:
-        names = ["ours", *names]
-    names = ["ours"] + [n for n in names if n != "ours"]
-
-    def say(msg: str) -> None:
-        if not args.json:
-            print(msg, file=sys.stderr)
-
-    systems = build_systems(pipeline, names, answers=not args.no_answers, progress=say)
-    config = cfg.to_dict()
-    result, summary, code = evaluate_and_report(
-        cfg.resolve(args.set), systems, cfg.resolve(args.out), cfg.resolve(args.baseline),
-        pipeline.index.manifest, config, save_baseline=args.save_baseline, fail_under=args.fail_under,
-        progress=None,
-    )
-    if args.json:
-        import json
-
-        print(json.dumps({"tables": result.tables, "reports": {k: str(v) for k, v in vars(result.report_paths).items()} if result.report_paths else {},
-                          "threshold_failures": result.threshold_failures}, ensure_ascii=False, default=str))
-    else:
-        print(summary)
-    return code

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from rag.config import Config
-from rag.errors import BuildError, IndexCorrupt, IndexProblem, IngestError
+from rag.errors import BuildError, IndexCorrupt, IndexProblem, IngestError, LoadError
 from rag.index.embcache import EmbeddingCache, text_hash
 from rag.index.layout import (
     IndexLayout,
@@ -38,7 +38,7 @@ from rag.index.vectors import (
     make_faiss_index,
 )
 from rag.ingest.chunk import OutlineChunker
-from rag.ingest.corpus import doc_id_for, file_hash, iter_corpus
+from rag.ingest.corpus import check_member, file_hash, iter_corpus
 from rag.ingest.document import embed_text, header, lexical_text, load_document, process
 from rag.models.embed import embed_passages, embedding_id, make_embedding
 from rag.text.tokenize import Tokenizer, write_dictionary
@@ -206,9 +206,9 @@ class IndexBuilder:
         wanted: dict[str, Path] = {}
         for f in files:
             try:
-                wanted[doc_id_for(f, docs_dir)] = f
-            except ValueError:
-                report.documents.append(DocResult("", str(f), "failed", f"{f} is outside the corpus folder {docs_dir}"))
+                wanted[check_member(f, docs_dir)] = f
+            except LoadError as e:
+                report.documents.append(DocResult("", str(f), "failed", str(e)))
         to_remove = set(remove or [])
         if sync:
             to_remove |= set(known) - set(wanted)

@@ -40,13 +40,36 @@ BULK_CHARS = 4000  # texts longer than this are segmented with the full dictiona
 _lock = threading.Lock()
 
 
+def private_cache_dir() -> Path:
+    """A folder only this user can write, for jieba's dictionary cache. jieba keeps it in the
+    world-writable temp folder by default, where anyone could plant a cache that changes every
+    token (营业执照 → 办营业/执照). $XDG_CACHE_HOME/rag (or ~/.cache/rag), mode 700; a folder of
+    the wrong owner or mode is not used: then a fresh private temporary folder is."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag"
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = base.stat()
+        if st.st_uid == os.getuid() and not st.st_mode & 0o077:
+            return base
+        if st.st_uid == os.getuid():
+            os.chmod(base, 0o700)
+            return base
+    except OSError:
+        pass
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="rag-jieba-"))
+
+
 @lru_cache(maxsize=1)
 def full_segmenter():
-    """jieba's default tokenizer with its whole prefix dictionary loaded (read-only once loaded)."""
+    """jieba's default tokenizer with its whole prefix dictionary loaded (read-only once loaded);
+    its cache lives in `private_cache_dir()`, never in the shared temp folder."""
     import jieba
 
     with _lock:
         jieba.setLogLevel(logging.WARNING)
+        jieba.dt.tmp_dir = str(private_cache_dir())
         jieba.initialize()
     return jieba.dt
 

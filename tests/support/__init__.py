@@ -1,0 +1,1 @@
+"""Shared test code: fakes, tiny models, app launching, hardening helpers."""

@@ -1,0 +1,104 @@
+"""Cleaning the five raw documents: glosses gone, legitimate parentheses kept, no chrome."""
+
+import re
+
+import pytest
+from support.fakes import CORPUS
+
+from rag.ingest.clean import clean_document
+from rag.text.normalize import normalize, normalize_for_match
+
+FILES = sorted(p.name for p in CORPUS.iterdir())
+
+
+def cleaned(prefix: str) -> str:
+    name = next(f for f in FILES if f.startswith(prefix))
+    return clean_document((CORPUS / name).read_text(encoding="utf-8")).text
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, str]:
+    return {f[:3]: cleaned(f[:3]) for f in FILES}
+
+
+def test_pinyin_glosses_are_removed(docs):
+    for prefix in ("000", "003", "004"):
+        raw = (CORPUS / next(f for f in FILES if f.startswith(prefix))).read_text(encoding="utf-8")
+        assert re.search(r"\((?:qū|huì |shí|wù)\)", raw), "fixture sanity: the raw file has glosses"
+        assert not re.search(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü ]{1,8}\)", docs[prefix]), prefix
+
+
+def test_legitimate_parentheses_survive(docs):
+    assert "(一)依法全面履行政府职能" in docs["002"]
+    assert "(区发改局、区市场监管局牵头,各有关部门配合)" in docs["002"]
+    assert "(2016—2020年)" in docs["002"]
+    assert "各市(区)委全面依法治市(区)委员会" in docs["003"]
+    assert "《陕西省法治政府建设实施方案(2021-2025年)》" in docs["003"]
+    assert "部分地区(部门)实现率先突破" in docs["000"]
+    assert "(一)加强法治政府建设的组织领导" in docs["004"]
+
+
+def test_traditional_converted_and_variants_mapped(docs):
+    assert "陕西省法治政府建设实施方案" in docs["003"]
+    for text in docs.values():
+        assert "陜" not in text and "區" not in text and "實" not in text and "會" not in text
+
+
+def test_doubled_punctuation_collapsed(docs):
+    for prefix in ("000", "004"):
+        assert not re.search(r",[,、。;]", docs[prefix]), prefix
+    assert "法律是治国之重器,良法是善治之前提。" in docs["000"]
+
+
+def test_known_mojibake_repaired(docs):
+    assert "?!秾" not in docs["000"]
+    assert "《实施方案》明确,自治区统筹建成本地区各级互联" in docs["000"]
+
+
+def test_web_chrome_dropped(docs):
+    everything = "\n".join(docs.values())
+    for chrome in ("当前位置", "扫一扫", "ICP备", "公网安备", "本文链接", "本文关键词", "扫描二维码", "主办单位", "网站标识码"):
+        assert chrome not in everything, chrome
+    assert not any(line.strip() in ("|", "") for t in docs.values() for line in t.split("\n"))
+
+
+def test_repeated_body_kept_once_with_byline_first(docs):
+    text = docs["001"]
+    assert text.count("二、全力建设善治型法治政府") == 1
+    assert text.count("落实政务公开。加强政务公开制度化") == 1
+    assert text.index("熊运浪") < text.index("一、全力建设服务型法治政府")
+
+
+def test_inline_headings_split_into_paragraphs(docs):
+    lines = docs["001"].split("\n")
+    assert "一、全力建设服务型法治政府" in lines
+    assert "三、全力建设阳光型法治政府" in lines
+
+
+def test_letter_l_in_percentages_becomes_a_digit(docs):
+    assert "l00%" not in docs["002"]
+    assert "提案回复率达到100%" in docs["002"]
+
+
+def test_line_broken_mid_sentence_is_joined(docs):
+    assert "\n775 人" not in docs["004"]
+
+
+def test_normalize_makes_traditional_questions_match_simplified():
+    assert normalize("陝西省要求哪年前建成行政執法與刑事司法銜接平臺?") == "陕西省要求哪年前建成行政执法与刑事司法衔接平台?"
+    assert normalize("ABC,123(一)") == "ABC,123(一)"
+    assert normalize_for_match("自治区(qū)党委 办公厅,,") == normalize_for_match("自治區黨委辦公廳,")
+
+
+def test_normalize_keeps_latin_in_parentheses_that_is_not_a_gloss():
+    assert normalize("接入“蒙速办”(APP)") == "接入“蒙速办”(APP)"
+    assert normalize("区(qū)") == "区"
+
+
+def test_repeated_glosses_go_in_one_pass():
+    """Found by the fuzz test: a second gloss after the first was left for the next pass, so
+    normalising twice gave another text."""
+    for raw in ("牵头(qū)(qū)(qū)", "区(qū) (huì )", "会(huì )（huì）"):
+        once = normalize(raw)
+        assert once == normalize(once)
+    assert normalize("牵头(qū)(qū)(qū)") == "牵头"
