@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rag.records import UNKNOWN
 from rag.text import places as rg
 
-TOWNSHIP = getattr(rg, "TOWNSHIP", "township")
+TOWNSHIP = rg.TOWNSHIP
 _ORDER = {TOWNSHIP: 0, rg.COUNTY: 1, rg.CITY: 2, rg.PROVINCE: 3}
 # Provinces whose districts and counties have no prefecture above them: the municipality is their city.
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
@@ -58,11 +58,12 @@ class Place:
     end: int
 
 
-def _known(s: str) -> list[Place]:
-    """The gazetteer's regions in `s`, except a short name that runs on into a longer place
-    name (岳阳 in 岳阳县, 鼓楼 in 鼓楼街道): that one is the longer name's."""
+def _known(s: str, context: str | None = None) -> list[Place]:
+    """The gazetteer's regions in `s` (a name several divisions share is resolved with the
+    document's text as context), except a short name that runs on into a longer place name
+    (岳阳 in 岳阳县, 鼓楼 in 鼓楼街道): that one is the longer name's."""
     out = []
-    for r, a, b in rg.find_regions(s):
+    for r, a, b in rg.find_regions(s, context):
         if s[a:b] != r.name and b < len(s) and s[b] in _SUFFIX_CHARS:
             continue
         out.append(Place(r.name, r.level, r, a, b))
@@ -82,14 +83,14 @@ def _shape_at(s: str, pos: int) -> Place | None:
     return None
 
 
-def find_places(s: str) -> list[Place]:
+def find_places(s: str, context: str | None = None) -> list[Place]:
     """Places named in a title or an organisation's name, in order: the gazetteer's and, at the
     boundaries of the string (its start, after 中共/关于/a year/an organisation word/another
     place), names shaped like places (XX县, XX街道, XX自治州…)."""
     if not s or s == UNKNOWN:
         return []
     s = _LEAD_STRIP_RE.sub(lambda m: " " * len(m.group(0)), s)
-    known = _known(s)
+    known = _known(s, context)
     out: list[Place] = []
     covered = [False] * len(s)
     for p in known:
@@ -185,7 +186,7 @@ def resolve(sources: list[str], text: str, self_level: str | None = None) -> Res
     only add parents. Without any: the text's most frequent region (`self_level`, the level the
     document's 我市/全县 words point to, wins ties)."""
     res = Resolved()
-    chains = [find_places(s) for s in sources]
+    chains = [find_places(s, text) for s in sources]
     own = next((c for c in chains if c), [])
     if not own:
         return _from_text(res, text, self_level)

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.fakes import CORPUS
 
 from rag.ingest.accuracy import META_FIELDS, evaluate, field_accuracy, format_table, load_expected
 from rag.ingest.chunk import OutlineChunker
@@ -25,10 +26,9 @@ from rag.ingest.corpus import iter_corpus
 from rag.ingest.document import load_document, process
 from rag.records import UNKNOWN
 from rag.text import places as rg
-from tests.conftest import CORPUS
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SNAPSHOT = Path(__file__).parent / "data" / "five_docs_snapshot.json"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+SNAPSHOT = Path(__file__).parents[2] / "data" / "five_docs_snapshot.json"
 EXPECTED = load_expected(FIXTURES)
 IDS = [Path(e["file"]).stem for e in EXPECTED]
 

@@ -10,7 +10,7 @@ from rag.ingest.clean import clean_document
 from rag.ingest.load import load_file
 from rag.text.normalize import normalize
 
-FIXTURES = Path(__file__).parent / "fixtures" / "docs"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "docs"
 
 
 def _fixture_lines(name: str) -> list[str]:
