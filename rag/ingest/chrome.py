@@ -175,6 +175,8 @@ _PROSE_PUNCT_RE = re.compile(r"[。,;!?]")
 _CJK_RE = re.compile(rf"[{_CJK}]")
 _TITLE_GOES_ON_RE = re.compile(r"^(?:关于|印发|转发|批转|\(|《)")
 _DATE_LINE_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+# the rest of a title whose issuer line stands above it (海口市人民政府 / 2021年度法治政府建设情况报告)
+_REST_OF_TITLE_RE = re.compile(r"^\d{4}\s*年度?[^。,;:]{2,40}(?:报告|总结|要点|计划|安排|方案|规划|意见|情况)$")
 
 
 def is_prose(line: str) -> bool:
@@ -247,7 +249,8 @@ def apply(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
             nxt = _next_nonempty(out, i, 1)
             nline = out[nxt] if nxt is not None else ""
             # an issuer line of a title written over several lines, or a signature: not a banner
-            if _TITLE_GOES_ON_RE.match(nline) or (_DATE_LINE_RE.match(nline) and match(nline) is None) or (
+            if _TITLE_GOES_ON_RE.match(nline) or _REST_OF_TITLE_RE.match(nline) or (
+                    _DATE_LINE_RE.match(nline) and match(nline) is None) or (
                     nxt is not None and match(nline, head=True) is not None and match(nline, head=True).name == "site_banner"
                     and _TITLE_GOES_ON_RE.match(out[_next_nonempty(out, nxt, 1) or nxt])):
                 r = None

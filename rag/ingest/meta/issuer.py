@@ -31,9 +31,10 @@ ISSUED_BY_RE = re.compile(rf"([\u4e00-\u9fff、]{{2,60}}?{ORG_END})(?:联合)?�
 INTRO_RE = re.compile(r"(?:^|\n)\s*(?P<orgs>[\u4e00-\u9fff、 ]{4,60}?)(?:联合)?印发\s*(?:\n|$)")
 BYLINE_RE = re.compile(r"(?:^|\n)([\u4e00-\u9fff]{2,4})\n([\u4e00-\u9fff、]{4,40}(?:书记|市长|县长|区长|省长|主任|主席|厅长|局长|部长))")
 SIGNED_RE = re.compile(r"(?:^|\n)\s*[□■]\s*(?P<who>[^\n]{4,60}?)\s*(?=\n|$)")
-OUTLET_RE = re.compile(r"来源\s*[::]\s*(?P<o>[\u4e00-\u9fffA-Za-z·]{2,16}?(?:日报|晚报|报|网|电视台|广播电视台|客户端|新闻网))(?:\s|$|[|,])")
+_MEDIA = r"(?:日报|晚报|报|网|电视台|广播电视台|客户端|新闻网|融媒体中心|融媒中心|新闻中心|传媒中心)"
+OUTLET_RE = re.compile(rf"来源\s*[::]\s*(?P<o>[\u4e00-\u9fffA-Za-z·]{{2,16}}?{_MEDIA})(?:\s|$|[|,])")
 MASTHEAD_RE = re.compile(r"(?:^|\n)\s*(?P<o>[\u4e00-\u9fff]{2,10}?(?:日报|晚报|报))\s*(?:数字报|电子报|数字版)")
-REPORTER_RE = re.compile(r"(?P<o>[\u4e00-\u9fff]{2,10}?(?:日报|晚报|报|网|电视台))(?:全媒体?|融媒体?)?记者")
+REPORTER_RE = re.compile(rf"(?P<o>[\u4e00-\u9fff]{{2,10}}?{_MEDIA})(?:全媒体?|融媒体?)?记者")
 SOURCE_RE = re.compile(r"(?:信息)?来源\s*[::]\s*(?P<o>[\u4e00-\u9fff]{2,30}?)(?=\s|$|[|,]|发布|时间|日期|阅读|浏览|点击|作者)")
 CONTACT_RE = re.compile(r"联\s*系\s*人\s*[::]\s*(?P<names>[\u4e00-\u9fff]{2,4}(?:[ 、,\u3000]+(?!联系|电话|手机|传真|邮箱)[\u4e00-\u9fff]{2,4})*)")
 PHONE_RE = re.compile(r"(?:联系)?电话[::]\s*([\d\- ]{5,40}\d)")

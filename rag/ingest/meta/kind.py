@@ -28,7 +28,7 @@ EXPLAINER_RE = re.compile(r"政策解读|一图读懂|图解|图说|答记者问
 # 姓名 / 职务 on two lines (the mayor's article in the corpus)
 BYLINE_RE = re.compile(r"(?:^|\n)([\u4e00-\u9fff]{2,4})\n([\u4e00-\u9fff、]{4,40}(?:书记|市长|县长|区长|省长|主任|主席|厅长|局长|部长))")
 SIGNED_RE = re.compile(r"(?:^|\n)\s*[□■]\s*(?P<who>[^\n]{4,60}?)\s*(?:\n|$)")
-NEWS_RE = re.compile(r"记者|通讯员|本报讯|客户端讯|新华社|电讯|电\s*[(\(]记者")
+NEWS_RE = re.compile(r"记者|通讯员|本报讯|本网讯|客户端讯|新华社|电讯|电\s*[(\(]记者")
 REPUBLISHED_RE = re.compile(r"全文如下|全文刊发|原文如下|全文见")
 _HEAD_NOUNS = [
     ("implementation_opinion", r"实施意见|指导意见|意见"),

@@ -38,6 +38,7 @@ _ISSUANCE_RES = [
 ]
 _ORG_END_RE = re.compile(r"(?:委员会|人民政府|政府|办事处|党委|党工委|县委|市委|区委|州委|旗委|盟委|省委|办公室|办公厅|司法局|司法厅|局|厅|委)$")
 _TITLE_END_RE = re.compile(r"(?:通知|通告|公告|决定|报告|方案|规划|纲要|意见|要点|计划|安排|总结|情况|解读|函|办法|规定|细则)$")
+_REPORT_REST_RE = re.compile(r"^\d{4}\s*年度?[^。,;:]{2,40}(?:报告|总结|要点|计划|安排|方案|规划|意见|情况)$")
 _SPAN_LINE_RE = re.compile(r"^[((]\s*\d{4}\s*[-—–~至]*\s*\d{4}\s*年?\s*[))]$")
 _INTRO_RE = re.compile(r"^(?P<orgs>[\u4e00-\u9fff、 ]{4,60}?)(?:联合)?印发$")  # 中共四川省委 四川省人民政府印发
 _NOT_TITLE_RE = re.compile(
@@ -79,7 +80,7 @@ def _joins(a: str, b: str, news: bool) -> str | None:
     """How title line `a` continues with line `b` ('' or ' '), or None when it does not."""
     if not _is_title_line(b) and not _SPAN_LINE_RE.match(b):
         return None
-    if _ORG_END_RE.search(a) and (b.startswith(("关于", "印发")) or _ORG_END_RE.search(b)):
+    if _ORG_END_RE.search(a) and (b.startswith(("关于", "印发")) or _ORG_END_RE.search(b) or _REPORT_REST_RE.match(b)):
         return " " if _ORG_END_RE.search(b) and not b.startswith("关于") else ""
     if not _balanced(a) or _SPAN_LINE_RE.match(b):
         return ""
@@ -105,7 +106,8 @@ def _text_title(lines: list[str], news: bool) -> tuple[str, int, str]:
             sep = _joins(title, lines[j + 1], news)
             if sep is None:
                 break
-            if not issuer and _ORG_END_RE.search(title) and lines[j + 1].startswith(("关于", "印发")):
+            if not issuer and _ORG_END_RE.search(title) and (lines[j + 1].startswith(("关于", "印发"))
+                                                             or _REPORT_REST_RE.match(lines[j + 1])):
                 issuer = title
             title = title + sep + lines[j + 1]
             j += 1
