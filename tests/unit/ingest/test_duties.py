@@ -119,6 +119,14 @@ def test_one_cell_per_line_table_with_spaces_between_units():
         (["县政府办", "县司法局"], ["县直各单位"]), (["县政府办"], ["县数据资源局", "县政府各部门"])]
 
 
+def test_table_with_only_a_responsible_column_leads_with_it():
+    raw = ("一、重点任务\n序号\t重点任务\t责任单位\t完成时限\n1\t开展行政规范性文件清理\t县司法局、县政府办\t2024年6月底前\n"
+           "2\t推行包容审慎监管\t县市场监管局 县商务局\t2024年12月底前\n")
+    text, found = duties_of(raw)
+    assert [(d.lead, d.support, d.deadlines) for d in found] == [
+        (["县司法局", "县政府办"], [], ["2024年6月底前"]), (["县市场监管局", "县商务局"], [], ["2024年12月底前"])]
+
+
 def test_table_rows_keep_their_duties_through_the_chunker():
     text = clean_document(TAB_TABLE * 3).text
     chunks = OutlineChunker(200, 40)("d", text)

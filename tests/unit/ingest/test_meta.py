@@ -72,6 +72,19 @@ def test_two_line_title_is_joined_and_a_cited_plan_never_wins():
     assert (m.doc_type, m.period, m.issuer, m.date) == ("annual_report", "2021", "四平市人民政府", "2022-03-28")
 
 
+def test_issuer_line_above_a_year_led_title_with_a_blank_line_between():
+    m = meta_of("海口市人民政府\n\n2021年度法治政府建设情况报告\n\n"
+                "2021年,海口市人民政府坚持以习近平法治思想为指导,全面推进依法行政,取得明显成效。\n一、主要工作\n"
+                "海口市人民政府\n2022年3月20日")
+    assert (m.title, m.issuer, m.period) == ("海口市人民政府2021年度法治政府建设情况报告", "海口市人民政府", "2021")
+
+
+def test_county_media_centre_is_a_news_outlet():
+    m = meta_of("泸县召开政府常务会议审议法治政府建设实施方案\n来源:泸县融媒体中心 作者:李明 发布时间:2022-03-18 09:12 阅读:356\n"
+                "本网讯(记者 李明)3月17日,泸县县长主持召开县政府常务会议,审议《泸县法治政府建设实施方案(2021—2025年)》。")
+    assert (m.doc_type, m.issuer, m.date, m.period) == ("news_report", "泸县融媒体中心", "2022-03-18", UNKNOWN)
+
+
 def test_the_issuing_sentence_names_the_plan_in_full():
     m = meta_of("昌吉州法治政府建设实施方案(2021—2025年)\n各县市党委和人民政府,自治州各委、办、局:\n"
                 "现将《昌吉回族自治州法治政府建设实施方案(2021—2025年)》印发给你们,请结合实际认真贯彻落实。\n" + BODY)
