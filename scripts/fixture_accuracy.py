@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.ingest.accuracy import evaluate, format_table  # noqa: E402
+from rag.ingest.accuracy import evaluate, format_table
 
 
 def main(argv: list[str]) -> int:

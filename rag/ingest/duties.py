@@ -89,7 +89,7 @@ def _split_joined(item: str) -> list[str]:
 
 
 def _strip_tail(clause: str) -> str:
-    clause = clause.strip(" ,,、;;。")
+    clause = clause.strip(" ,\uff0c、;\uff1b。")
     prev = None
     while prev != clause:
         prev = clause
@@ -197,9 +197,7 @@ class _Note:
 def find_deadlines(text: str) -> list[str]:
     seen: list[str] = []
     for m in DEADLINE_RE.finditer(text):
-        d = m.group(0)
-        if d.startswith("在"):
-            d = d[1:]
+        d = m.group(0).removeprefix("在")
         if d not in seen:
             seen.append(d)
     return seen

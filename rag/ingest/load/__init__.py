@@ -29,7 +29,7 @@ from rag.ingest.load.encoding import (
     normalize_text,
     one_line,
 )
-from rag.ingest.load.html import _declared_charset, html_to_text, html_to_text_and_hints
+from rag.ingest.load.html import _declared_charset, html_to_text_and_hints
 from rag.ingest.load.markdown import strip_markdown
 from rag.ingest.load.pdf import pdf_pages, pdf_to_text
 

@@ -28,7 +28,7 @@ from rag.ingest.meta.kind import DOC_TYPES, NEWS_RE, extract_doc_type, extract_p
 from rag.ingest.meta.title import draft_after_title, extract_title, plan_titles
 from rag.records import UNKNOWN, DocMeta
 
-__all__ = ["DOC_TYPES", "extract_meta", "plan_titles", "page_header"]
+__all__ = ["DOC_TYPES", "extract_meta", "page_header", "plan_titles"]
 
 
 def page_header(hints: dict) -> dict[str, str]:
@@ -100,7 +100,7 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
     if issuer == UNKNOWN and tinfo.wrapped:
         m = re.match(r"^(?P<org>.{2,60}?)(?:关于)?(?:印发|征求|公开征求)", re.sub(r"^[\u4e00-\u9fff]{1,12}〔\d{4}〕\s*\d{1,4}\s*号", "",
                                                                            tinfo.raw))
-        if m and iss.re.search(iss.ORG_END + r"$", m.group("org").replace("关于", "")):
+        if m and re.search(iss.ORG_END + r"$", m.group("org").replace("关于", "")):
             issuer = iss._join_orgs(m.group("org").replace("关于", ""))
     if issuer == UNKNOWN and header.get("org"):
         issuer = header["org"]

@@ -17,7 +17,16 @@ from __future__ import annotations
 import re
 
 from rag.ingest import chrome
-from rag.ingest.meta.common import DATE_ANY_RE, DATE_CN_RE, DATE_ISO_RE, DATE_LINE_RE, DOC_NUMBER_RE, HEAD_CHARS, iso, to_iso
+from rag.ingest.meta.common import (
+    DATE_ANY_RE,
+    DATE_CN_RE,
+    DATE_ISO_RE,
+    DATE_LINE_RE,
+    DOC_NUMBER_RE,
+    HEAD_CHARS,
+    iso,
+    to_iso,
+)
 from rag.records import UNKNOWN
 from rag.text import places as rg
 

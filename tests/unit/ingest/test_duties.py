@@ -18,7 +18,7 @@ def duties_of(raw: str):
 
 
 def one(raw: str, contains: str):
-    text, found = duties_of(raw)
+    _, found = duties_of(raw)
     hits = [d for d in found if contains in d.measure]
     assert hits, (contains, [(d.note, d.measure) for d in found])
     return hits[0]
@@ -72,7 +72,7 @@ def test_labelled_lines_after_the_measure():
     raw = ("(一)依法全面履行政府职能\n1.动态管理权责清单。每年对县直部门权责清单集中梳理一次。\n牵头单位:县委编办\n责任单位:县直各有关单位\n\n"
            "2.规范乡镇履职事项。编制乡镇履行职责事项清单。\n牵头单位:县政府办\n责任单位:县委编办、县司法局等部门\n参与单位:各乡镇(街道)\n"
            "6.规范涉企行政检查。严格执行涉企检查计划备案制度。\n牵头单位:县市场监管局\n责任单位:县住房和城乡建设局、县应急管理局和县生态环境分局")
-    text, found = duties_of(raw)
+    _, found = duties_of(raw)
     got = {d.measure.split("。")[0]: (d.lead, d.support) for d in found}
     assert got["1.动态管理权责清单"] == (["县委编办"], ["县直各有关单位"])
     assert got["2.规范乡镇履职事项"] == (["县政府办"], ["县委编办", "县司法局", "各乡镇(街道)"])
@@ -102,7 +102,7 @@ TAB_TABLE = ("一、年度重点任务\n序号\t工作任务\t牵头单位\t责�
 
 
 def test_tab_table_rows():
-    text, found = duties_of(TAB_TABLE)
+    _, found = duties_of(TAB_TABLE)
     rows = {d.measure[:5]: d for d in found}
     assert (rows["召开区政府"].lead, rows["召开区政府"].support) == (["区政府办公室"], ["区司法局"])
     assert rows["召开区政府"].deadlines == ["2023年12月底前"]
@@ -114,7 +114,7 @@ def test_one_cell_per_line_table_with_spaces_between_units():
     raw = ("一、工作任务清单\n序号 |\n工作任务 |\n牵头\n单位 |\n责任单位 |\n完成时限 |\n"
            "1 |\n县政府常务会议年内安排会前学法不少于4次 |\n县政府办 县司法局 |\n县直各单位 |\n2024年12月底前 |\n"
            "2 |\n深化政务公开,政策解读比例达到100% |\n县政府办 |\n县数据资源局及县政府各部门 |\n2024年12月底前 |")
-    text, found = duties_of(raw)
+    _, found = duties_of(raw)
     assert [(d.lead, d.support) for d in found] == [
         (["县政府办", "县司法局"], ["县直各单位"]), (["县政府办"], ["县数据资源局", "县政府各部门"])]
 
@@ -122,7 +122,7 @@ def test_one_cell_per_line_table_with_spaces_between_units():
 def test_table_with_only_a_responsible_column_leads_with_it():
     raw = ("一、重点任务\n序号\t重点任务\t责任单位\t完成时限\n1\t开展行政规范性文件清理\t县司法局、县政府办\t2024年6月底前\n"
            "2\t推行包容审慎监管\t县市场监管局 县商务局\t2024年12月底前\n")
-    text, found = duties_of(raw)
+    _, found = duties_of(raw)
     assert [(d.lead, d.support, d.deadlines) for d in found] == [
         (["县司法局", "县政府办"], [], ["2024年6月底前"]), (["县市场监管局", "县商务局"], [], ["2024年12月底前"])]
 
@@ -165,7 +165,7 @@ def test_several_prose_duties_in_one_answer():
     raw = ("答:《实施方案》对每项任务都明确了牵头单位和责任单位。例如,“推行政务服务事项标准化”由县政务服务监督管理局牵头,"
            "县直各部门配合;“健全行政执法协调监督工作体系”由县司法局牵头,县直各行政执法部门和各乡镇人民政府负责;"
            "“开展重大行政决策事项目录管理”由县政府办公室负责,每年3月底前向社会公布年度目录。")
-    text, found = duties_of(raw)
+    _, found = duties_of(raw)
     assert [(d.lead, d.support) for d in found] == [
         (["县政务服务监督管理局"], ["县直各部门"]), (["县司法局"], ["县直各行政执法部门", "各乡镇人民政府"]), (["县政府办公室"], [])]
     assert "开展重大行政决策事项目录管理" in found[2].measure and "推行政务服务事项标准化" not in found[2].measure

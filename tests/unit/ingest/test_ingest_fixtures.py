@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 from support.fakes import CORPUS
 
-from rag.ingest.accuracy import META_FIELDS, evaluate, field_accuracy, format_table, load_expected
+from rag.ingest.accuracy import (
+    META_FIELDS,
+    evaluate,
+    field_accuracy,
+    format_table,
+    load_expected,
+)
 from rag.ingest.chunk import OutlineChunker
 from rag.ingest.corpus import iter_corpus
 from rag.ingest.document import load_document, process
