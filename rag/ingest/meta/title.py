@@ -92,14 +92,26 @@ def _joins(a: str, b: str, news: bool) -> str | None:
     return None
 
 
+# a person's post under a byline (江西省萍乡市委副书记、市长): no title
+_RANK_LINE_RE = re.compile(r"(?:书记|市长|县长|区长|旗长|州长|省长|镇长|乡长|主任|主席|厅长|局长|部长|处长|所长)$")
+# what makes a title line a document's own title rather than a column name (法治政府建设年度报告)
+_STRONG_RE = re.compile(r"关于|印发|《|\d{4}\s*年|[省市县区州盟旗镇乡]|街道|政府|委员会")
+
+
 def _text_title(lines: list[str], news: bool) -> tuple[str, int, str]:
-    """(title, index of its first line, issuer line) from the top of the clean text."""
+    """(title, index of its first line, issuer line) from the top of the clean text: the first
+    title-like line (joined with the lines that continue it) that names a place, a year, an
+    issuer or a wrapped document; else the first title-like line."""
     end = chrome.body_start(lines)
-    for i in range(min(end, len(lines), 12)):
+    found: list[tuple[str, int, str]] = []
+    i = 0
+    while i < min(end, len(lines), 12):
         line = lines[i]
-        if len(line) < 6 or not _is_title_line(line):
+        if len(line) < 6 or not _is_title_line(line) or _RANK_LINE_RE.search(line):
+            i += 1
             continue
         if _INTRO_RE.match(line) and i + 1 < len(lines) and _is_title_line(lines[i + 1]):
+            i += 1
             continue  # 中共四川省委 四川省人民政府印发 / (the title on the next line)
         title, j, issuer = line, i, ""
         while j + 1 < len(lines) and j - i < 3:
@@ -111,8 +123,11 @@ def _text_title(lines: list[str], news: bool) -> tuple[str, int, str]:
                 issuer = title
             title = title + sep + lines[j + 1]
             j += 1
-        return title, i, issuer
-    return UNKNOWN, -1, ""
+        found.append((title, i, issuer))
+        if _STRONG_RE.search(title):
+            return title, i, issuer
+        i = j + 1
+    return found[0] if found else (UNKNOWN, -1, "")
 
 
 def unwrap(title: str) -> tuple[str, bool]:

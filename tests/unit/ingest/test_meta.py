@@ -79,6 +79,12 @@ def test_issuer_line_above_a_year_led_title_with_a_blank_line_between():
     assert (m.title, m.issuer, m.period) == ("海口市人民政府2021年度法治政府建设情况报告", "海口市人民政府", "2021")
 
 
+def test_a_column_name_above_the_title_is_not_the_title():
+    m = meta_of("法治政府建设年度报告\n永川区2022年法治政府建设情况报告\n"
+                "2022年,永川区坚持以习近平法治思想为指导,全面推进依法行政,取得明显成效。\n一、主要工作")
+    assert m.title == "永川区2022年法治政府建设情况报告"
+
+
 def test_county_media_centre_is_a_news_outlet():
     m = meta_of("泸县召开政府常务会议审议法治政府建设实施方案\n来源:泸县融媒体中心 作者:李明 发布时间:2022-03-18 09:12 阅读:356\n"
                 "本网讯(记者 李明)3月17日,泸县县长主持召开县政府常务会议,审议《泸县法治政府建设实施方案(2021—2025年)》。")
