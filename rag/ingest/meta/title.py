@@ -95,7 +95,7 @@ def _joins(a: str, b: str, news: bool) -> str | None:
 # a person's post under a byline (江西省萍乡市委副书记、市长): no title
 _RANK_LINE_RE = re.compile(r"(?:书记|市长|县长|区长|旗长|州长|省长|镇长|乡长|主任|主席|厅长|局长|部长|处长|所长)$")
 # what makes a title line a document's own title rather than a column name (法治政府建设年度报告)
-_STRONG_RE = re.compile(r"关于|印发|《|\d{4}\s*年|[省市县区州盟旗镇乡]|街道|政府|委员会")
+_STRONG_RE = re.compile(r"关于|印发|《|\d{4}\s*年|[省市县区州盟旗镇乡]|街道|人民政府|党委|委员会")
 
 
 def _text_title(lines: list[str], news: bool) -> tuple[str, int, str]:
