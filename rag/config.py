@@ -112,6 +112,22 @@ class AppConfig:
 
 
 @dataclass
+class ApiConfig:
+    """The OpenAI-compatible chat API and Dify's external-knowledge API (`rag.app.api`)."""
+
+    enabled: bool = True
+    keys: str = ""  # API keys, separated by commas or spaces (RAG_API_KEYS); required beyond localhost
+    keys_file: str = ""  # a file with one key per line ("#" starts a comment)
+    model: str = ""  # the model id clients name; "" = rag-<answer.backend>
+    knowledge_ids: str = "default"  # "id" = this app's index; "id=path" = another index folder; comma separated
+    max_chars: int = 20_000  # characters of all messages of one chat request together
+    max_messages: int = 64  # messages in one chat request
+    max_body: int = 262_144  # bytes of one request body
+    concurrency: int = 4  # API requests answered at once
+    queue: int = 16  # API requests waiting for a turn; beyond that: 429
+
+
+@dataclass
 class Config:
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
@@ -122,6 +138,7 @@ class Config:
     llm: LLMConfig = field(default_factory=LLMConfig)
     question: QuestionConfig = field(default_factory=QuestionConfig)
     app: AppConfig = field(default_factory=AppConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -129,6 +146,8 @@ class Config:
             d["llm"]["api_key"] = "***"
         if d["app"].get("auth"):
             d["app"]["auth"] = "***"
+        if d["api"].get("keys"):
+            d["api"]["keys"] = "***"
         return d
 
     def resolve(self, path: str) -> Path:

@@ -124,8 +124,10 @@ class Pipeline:
         )
 
     # -- questions
-    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None) -> SearchResult:
-        return self.retriever.search(question, k, region=region, doc=doc)
+    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None,
+               doc_ids: set[str] | None = None) -> SearchResult:
+        """The top k hits; `doc_ids` restricts retrieval to those documents (exactly, by chunk id)."""
+        return self.retriever.search(question, k, region=region, doc=doc, doc_ids=doc_ids)
 
     def ask(self, question: str, region: str | None = None, doc: str | None = None,
             history: list[tuple[str, str]] | None = None) -> Answer:
@@ -160,7 +162,7 @@ class Pipeline:
                  history: list[tuple[str, str]] | None = None) -> Evidence:
         """Follow-up rewriting, retrieval and the evidence gathered from it (call on a snapshot)."""
         self._stages()
-        standalone = self.followup(question, history or [])
+        standalone = self.followup(question, history or [], self.index.tokenizer.words)
         result = self.search(standalone, self.cfg.retrieval.top_k, region=region, doc=doc)
         return Evidence.gather(question, standalone, result, self.context())
 

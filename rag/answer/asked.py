@@ -24,11 +24,35 @@ META_FIELDS = [
 META_PATTERNS = {
     "contact": r"联系人|电话[::]|\d{7,}|@",
     "doc_number": r"〔\d{4}〕\d+号",
-    "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}",
+    "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日",
     "issuer": r"印发|署名|作者",
     "period": r"\d{4}\s*[-—–至]\s*\d{4}年",
 }
 META_LABELS = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位(作者)", "period": "时间范围"}
+
+
+# the units a count asked in one unit may be given in ("几个工作人员" is answered by "2人")
+UNIT_EQUIVALENTS = {
+    "个": "个|人|名|位|家|项|件|所|条|次|支|批|场|户|期",
+    "人": "人|名|位", "名": "人|名|位", "位": "人|名|位",
+    "项": "项|件|个|条", "件": "件|项|个|起", "条": "条|项|个",
+    "次": "次|场|期|轮", "场": "场|次|期", "期": "期|次|场",
+    "家": "家|个|所|户", "所": "所|个|家", "户": "户|家|个",
+}
+
+
+def unit_pattern(unit: str) -> str:
+    """A regex of a number in `unit` or a unit it may be given in."""
+    return rf"{NUMERAL}\s*(?:余|多)?(?:{UNIT_EQUIVALENTS.get(unit, re.escape(unit))})"
+
+
+def field_words(q: str, field_name: str) -> str:
+    """`q` without the words that name the metadata field it asks for (发文字号, 联系人…):
+    they say what is asked, not what the document is about."""
+    for name, pattern in META_FIELDS:
+        if name == field_name:
+            return re.sub(pattern, " ", q)
+    return q
 
 
 def metadata_field(q: str) -> str:
@@ -44,6 +68,9 @@ def metadata_field(q: str) -> str:
 ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
 ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
 MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
+# where the money for something comes from, or how much is set aside for it
+ASKED_FUNDING_RE = re.compile(r"经费|费用从|从哪里列支|列支|预算多少|资金来源|财政保障")
+FUNDING_RE = re.compile(r"经费|列支|列入.{0,6}预算|财政保障|专项资金|\d+(?:\.\d+)?\s*(?:万|亿)?元")
 HOW_TO_RE = re.compile(r"(?:怎么|怎样|如何)(?:才能|去|来)?")
 
 
@@ -73,7 +100,8 @@ def named_bodies(q: str) -> list[str]:
     out = []
     for m in BODY_RE.finditer(q):
         name = m.group(1)
-        if len(name) >= 3 and not re.search(r"[哪谁什么怎]|建设|工作|方案|完成", name):
+        # a phrase, not a name: a question word, a particle or a verb of the question inside
+        if len(name) >= 3 and not re.search(r"[哪谁什么怎了的和与及把被让向]|建设|工作|方案|完成|组建|设立|成立|指导", name):
             if not any(name.endswith(o) or o.endswith(name) for o in out):
                 out.append(name)
     return out

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from rag.answer.asked import metadata_field
+from rag.answer.asked import field_words, metadata_field
 from rag.answer.context import AnswerContext
 from rag.index.catalog import EXACT
 from rag.messages import TRUNCATED
@@ -138,10 +138,12 @@ class Evidence:
     @classmethod
     def gather(cls, question: str, standalone: str, result: "SearchResult", ctx: AnswerContext) -> "Evidence":
         a = result.analysis
-        words = keywords(a.normalized, a.places + [rg.get(p).short for p in a.places if rg.get(p)], ctx.words)
+        field_name = metadata_field(a.normalized)
+        places = a.places + a.mentioned_places + [rg.get(p).short for p in a.places if rg.get(p)]
+        words = keywords(field_words(a.normalized, field_name), places, ctx.words)
         return cls(
             question=question, standalone=standalone, result=result, ctx=ctx,
             hits=focus(result.hits, a), words=words, weights=ctx.idf(words) if words else {},
-            field_name=metadata_field(a.normalized),
+            field_name=field_name,
             notice=TRUNCATED.format(n=ctx.max_question_chars) if a.truncated else "",
         )

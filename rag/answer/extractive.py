@@ -15,7 +15,14 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from rag.answer.asked import META_LABELS, NUMBER_RE, PCT_RE, WHICH_SOURCE_RE
+from rag.answer.asked import (
+    ASKED_UNIT_RE,
+    META_LABELS,
+    NUMBER_RE,
+    PCT_RE,
+    WHICH_SOURCE_RE,
+    unit_pattern,
+)
 from rag.answer.context import AnswerContext, Draft
 from rag.answer.evidence import Evidence, Sentence, coverage, has_all, sentences
 from rag.ingest.duties import find_deadlines, measure_title
@@ -85,7 +92,12 @@ class ExtractiveAnswerer:
         return draft
 
     # -- composition by question type
-    def _rank_sentences(self, hits: list[Hit], words, weights, qtype: str, limit: int = 6) -> list[Sentence]:
+    def _rank_sentences(self, hits: list[Hit], words, weights, qtype: str, limit: int = 6,
+                        question: str = "") -> list[Sentence]:
+        """Sentences of the first `limit` hits, best first: the question's content words (and the
+        section path's), and the slot the question asks for — a name (叫什么), a count in its unit
+        (多少人), a date (哪天), a deadline or a figure — which wins over a section's opening."""
+        slot = _slot_pattern(question)
         out = []
         for h in hits[:limit]:
             for s in sentences(h):
@@ -97,6 +109,8 @@ class ExtractiveAnswerer:
                     bonus += 0.25
                 if qtype == "target" and (PCT_RE.search(s.text) or NUMBER_RE.search(s.text)):
                     bonus += 0.25
+                if slot is not None and slot.search(s.text):
+                    bonus += 0.25
                 path_cov = coverage(words, weights, h.chunk.section) if words else 0.0
                 s.score = cov + 0.3 * path_cov + bonus + 0.15 / h.rank
                 out.append(s)
@@ -104,7 +118,7 @@ class ExtractiveAnswerer:
         return out
 
     def _facts(self, a: "Analysis", hits, words, weights, comp: Composition, qtype: str, docs, ctx: AnswerContext) -> None:
-        ranked = self._rank_sentences(hits, words, weights, qtype)
+        ranked = self._rank_sentences(hits, words, weights, qtype, question=a.normalized)
         if not ranked:
             return
         best = ranked[0]
@@ -241,7 +255,7 @@ class ExtractiveAnswerer:
             if not doc_hits:  # the place's documents did not make the shared top-k: ask them directly
                 for d in sorted(doc_ids):
                     doc_hits += ctx.search_doc(standalone, 3, d).hits
-            ranked = self._rank_sentences(doc_hits, words, weights, a.qtype, limit=3)
+            ranked = self._rank_sentences(doc_hits, words, weights, a.qtype, limit=3, question=a.normalized)
             if not ranked:
                 continue
             s = ranked[0]
@@ -251,6 +265,25 @@ class ExtractiveAnswerer:
 
 
 # ---------------------------------------------------------------- helpers
+
+_NAME_ASKED_RE = re.compile(r"叫什么|叫啥|名称|名字|什么平台|什么系统|哪个平台|哪个系统|什么品牌|什么称号")
+_DATE_ASKED_RE = re.compile(r"哪天|哪一天|几月几日|几号|什么日子|日期")
+_QUOTED_NAME_RE = re.compile(r"“[^”]{2,30}”|《[^》]{2,40}》|「[^」]{2,30}」")
+_DAY_RE = re.compile(r"\d{1,2}月\d{1,2}日")
+
+
+def _slot_pattern(question: str) -> re.Pattern | None:
+    """What a sentence answering `question` must contain: a quoted name, a date, a count in
+    the asked unit; None when the question asks for none of them."""
+    if _NAME_ASKED_RE.search(question):
+        return _QUOTED_NAME_RE
+    if _DATE_ASKED_RE.search(question):
+        return _DAY_RE
+    unit = ASKED_UNIT_RE.search(question)
+    if unit:
+        return re.compile(unit_pattern(unit.group(1)))
+    return None
+
 
 def _meta_needles(field_name: str, value: str, meta) -> list[str]:
     if field_name == "date":

@@ -1,7 +1,7 @@
 """Follow-up questions: a question that leans on the previous turn becomes a standalone one.
 
-Without a language model, `condense_without_llm` carries the previous question along when a
-follow-up names no place of its own and reads as a continuation. With one, `condense_question`
+Without a language model, `condense_without_llm` rewrites by slots: the previous question's
+place, year or aspect is replaced by what the follow-up says. With one, `condense_question`
 asks the model to rewrite it (prompt `condense_question`), falling back to the rule when the
 model fails. `Followup` is the stage the pipeline calls.
 """
@@ -10,27 +10,113 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 from rag.answer.citecheck import strip_citations
+from rag.answer.evidence import QUESTION_WORDS
 from rag.answer.prompts import render
 from rag.errors import LLMError
 from rag.models.generate import Generator, Messages, check_messages
 from rag.text import places as rg
 
-_FOLLOWUP_RE = re.compile(r"^(?:那|那么|那这|这|这个|这项|该|它|其|此|还有|另外|再问|然后|而)")
+_MARKER_RE = re.compile(r"^(?:那么|那|还有|另外|再问一下|再问|然后|而|其中|这项任务|这项工作|这项|这个|该项|它)\s*")
+_TAIL_RE = re.compile(r"(?:的)?(?:呢|怎么样|如何|情况如何|情况呢)?[?？。!！\s]*$")
+_YEAR_RE = re.compile(r"(?:19|20)\d{2}年(?:度)?")
+# a question's ask: what it wants to know about its topic ("由哪个单位牵头", "哪年前", "多少件")
+_ASK_RE = re.compile(
+    r"(?:是|由|归|在|要|要求|应当|将)?(?:哪个|哪些|哪家|什么)(?:部门|单位|机构)?(?:牵头|负责|配合)?(?:的)?"
+    r"|(?:在|要在|要求)?(?:哪年|哪一年|什么时候|何时|几月)(?:年?底)?(?:前|之前|以前)?(?:完成|实现|建成)?"
+    r"|(?:一共|共|总共)?(?:有)?多少(?:件|次|名|人|个|项|条|家)?|几(?:个|次|名|项|件|条)"
+    r"|(?:有|包括)哪些|是什么|叫什么|是谁|由谁|谁"
+)
+# words that only say which aspect of a topic is asked, not what the topic is
+_ASPECT_WORDS = set("牵头 配合 负责 责任 单位 部门 配合单位 牵头单位 责任单位 时候 期限 完成 要求 多少 哪些 哪个 联系 "
+                    "找谁 印发 实施 落款 日期 文号 联系人 电话 几 其中 任务 工作 这项 这个 那 呢".split())
 
 
-def condense_without_llm(question: str, history: list[tuple[str, str]]) -> str:
-    """A follow-up like "那牵头部门是谁?" becomes "<previous question> 那牵头部门是谁?" when it
-    names no place of its own and reads as a continuation (or is very short)."""
-    prev = next((c for role, c in reversed(history) if role == "user" and c.strip()), "")
+SHORT = 9  # Chinese characters up to which an unmarked question with a topic is still taken as a follow-up
+def _places(text: str) -> list[tuple[str, int, int]]:
+    """(name as written, start, end) of the places a question names: gazetteer places and
+    township-level names (`rag.text.places.township_names`)."""
+    found = [(text[s:e], s, e) for _, s, e in rg.find_regions(text)] + rg.township_names(text)
+    return sorted(found, key=lambda x: x[1])
+
+
+def _swap(prev: str, places: list[str], years: list[str]) -> str:
+    """`prev` with its places (or years) replaced by the follow-up's; prefixed when it has none."""
+    out = prev
+    if places:
+        spans = _places(out)
+        if spans:
+            _, s, _ = spans[0]
+            e = spans[-1][2]
+            out = out[:s] + "、".join(places) + out[e:]
+        else:
+            out = "、".join(places) + out
+    if years:
+        ys = list(_YEAR_RE.finditer(out))
+        if ys:
+            out = out[: ys[0].start()] + "、".join(years) + out[ys[-1].end():]
+        else:
+            spans = _places(out)
+            at = spans[-1][2] if spans else 0
+            out = out[:at] + "、".join(years) + out[at:]
+    return out
+
+
+_ASPECT_END_RE = re.compile(r"(?:的)?(?:配合单位|牵头单位|责任单位|配合部门|牵头部门|联系人|联系方式|期限|时间)$")
+
+
+def _topic(prev: str) -> str:
+    """What the previous question asked about: the question without its ask, its end and a
+    trailing aspect noun ("…的配合单位")."""
+    m = None
+    for m in _ASK_RE.finditer(prev):
+        pass
+    head = prev[: m.start()] + prev[m.end():] if m and m.start() > 0 else prev  # the ask cut out
+    return _ASPECT_END_RE.sub("", _TAIL_RE.sub("", head))
+
+
+def rewrite(question: str, prev: str, words=None) -> str:
+    """The follow-up `question` as a standalone question, given the previous standalone one."""
+    q = question.strip()
+    core = _TAIL_RE.sub("", _MARKER_RE.sub("", q))
+    places = [name for name, _, _ in _places(core)]
+    years = _YEAR_RE.findall(core)
+    rest = core
+    for name in places + years:
+        rest = rest.replace(name, "")
+    rest = re.sub(r"[的,,、\s]", "", rest)
+    content = [w for w in (words(rest) if words else [rest]) if w and w not in _ASPECT_WORDS and w not in QUESTION_WORDS]
+    asks = bool(_ASK_RE.search(core))
+    marked = bool(_MARKER_RE.match(q)) or q.rstrip("?？ ").endswith("呢")
+    if not rest:  # "那宁夏呢?", "2020年呢?", "那嘉定区2021年呢?": the same question about another place or year
+        return _swap(prev, places, years) if places or years else prev
+    if not content:  # "牵头的是谁?", "那配合单位有哪些?": another aspect of the same topic
+        return _swap(_topic(prev), places, years) + core + ("?" if not core.endswith("?") else "")
+    if not marked and (places or len(re.sub(r"[^\u4e00-\u9fff]", "", q)) > SHORT):
+        return question  # names its own place or topic: a question of its own
+    if not asks:  # "那市县两级政府执法队伍整合呢?": the same ask about another topic
+        frame = [m.group(0) for m in _ASK_RE.finditer(prev)]
+        place = "、".join(places) or "、".join(n for n, _, _ in _places(prev))
+        return place + core + "".join(frame[-1:]) + "?"
+    return _swap(_topic(prev), places, years) + core + ("?" if not core.endswith("?") else "")
+
+
+def condense_without_llm(question: str, history: list[tuple[str, str]],
+                         words: Callable[[str], list[str]] | None = None) -> str:
+    """The follow-up as a standalone question, by slots and without a model: the same question
+    about another place or year ("那宁夏呢?", "2020年呢?"), another aspect of the same topic
+    ("牵头的是谁?", "配合单位有哪些?"), or the same ask about another topic ("那…呢?"). Earlier
+    follow-ups are rewritten first, so that a chain of them keeps its topic. A question that
+    stands on its own is returned as is. `words` is the index's tokenizer (content words)."""
+    prev = [c.strip() for role, c in history if role == "user" and c.strip()]
     if not prev:
         return question
-    names_place = bool(rg.find_regions(question))
-    short = len(re.sub(r"[^\u3400-\u9fffA-Za-z0-9]", "", question)) <= 8
-    if names_place or not (_FOLLOWUP_RE.match(question.strip()) or short):
-        return question
-    return f"{prev.strip()} {question.strip()}"
+    standalone = prev[0]
+    for turn in prev[1:]:
+        standalone = rewrite(turn, standalone, words)
+    return rewrite(question, standalone, words)
 
 
 def format_history(history: Messages) -> str:
@@ -78,12 +164,13 @@ class Followup:
     def __init__(self, generator: Generator | None = None):
         self.gen = generator
 
-    def __call__(self, question: str, history: list[tuple[str, str]]) -> str:
+    def __call__(self, question: str, history: list[tuple[str, str]],
+                 words: Callable[[str], list[str]] | None = None) -> str:
         if not history:
             return question
         if self.gen is None:
-            return condense_without_llm(question, history)
+            return condense_without_llm(question, history, words)
         try:
             return condense_question(self.gen, history, question)
         except LLMError:
-            return condense_without_llm(question, history)
+            return condense_without_llm(question, history, words)

@@ -28,23 +28,26 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from rag.answer.asked import (
+    ASKED_FUNDING_RE,
     ASKED_MONEY_RE,
     ASKED_RATE_RE,
     ASKED_SHARE_RE,
     ASKED_UNIT_RE,
+    FUNDING_RE,
     META_LABELS,
     META_PATTERNS,
     MONEY_RE,
-    NUMERAL,
     PCT_RE,
     how_to_action,
     named_bodies,
+    unit_pattern,
 )
-from rag.answer.evidence import Evidence, coverage, has_all
+from rag.answer.evidence import Evidence, coverage, has_all, sentences
 from rag.index.catalog import EXACT
 from rag.messages import REFUSAL, REFUSAL_MORE
-from rag.records import UNKNOWN
+from rag.records import UNKNOWN, Document
 
+COUNT_COVERAGE = 0.3  # share of the question's content a sentence giving the asked count must hold
 ACCEPT = "\x00accept"  # a rule's verdict that ends the checks without refusing
 TOP = 5  # the rules read the best five focused hits
 
@@ -90,9 +93,95 @@ def no_hits(ev: Evidence, g: GateSettings) -> str:
 
 
 def unknown_place(ev: Evidence, g: GateSettings) -> str:
+    """No document is about or mentions the place the question names (or, of several, the
+    most specific one: a township named under its county)."""
     a = ev.analysis
-    if a.unknown_places and not a.doc_match:
-        return f"现有文件不涉及{'、'.join(a.unknown_places)}"
+    specific = [p for p in a.unknown_places if any(p.endswith(s) for s in ("街道", "镇", "乡", "苏木"))]
+    if a.unknown_places and (not a.doc_match or specific):
+        return f"现有文件不涉及{'、'.join(specific or a.unknown_places)}"
+    return ""
+
+
+def only_inside(ev: Evidence, g: GateSettings) -> str:
+    """The question is about a place whose own documents are not in the collection, only those
+    of places inside it: a county's plan does not say what its city decided."""
+    a = ev.analysis
+    if a.inside_only and len(a.inside_only) == len(a.place_docs):
+        place = a.inside_only[0]
+        inner = sorted({ev.docs[d].meta.region for d in a.place_docs.get(place, ()) if d in ev.docs} - {UNKNOWN})
+        return f"现有文件中没有{place}本级的文件(只有其下辖{'、'.join(inner[:3]) or '地方'}的文件)"
+    return ""
+
+
+def mentioned_place_absent(ev: Evidence, g: GateSettings) -> str:
+    """A place no document is about but some text mentions: the evidence must name it."""
+    for place in ev.analysis.mentioned_places:
+        if not any(place in h.chunk.text for h in ev.hits[:TOP]):
+            return f"现有文件中没有关于{place}的这项内容"
+    return ""
+
+
+_KINDS = [  # (words that name a kind of document in a question, its doc types, title words)
+    (r"工作要点|要点", ("work_points",), ("要点", "工作计划", "工作安排")),
+    (r"年度报告|情况报告|工作报告|情况的报告|工作总结|述法报告", ("annual_report",), ("报告", "总结", "述法")),
+    (r"实施方案", ("implementation_plan",), ("实施方案",)),
+    (r"规划|纲要", ("plan",), ("规划", "纲要")),
+    (r"实施意见", ("implementation_opinion",), ("实施意见",)),
+    (r"行动方案|工作方案", ("implementation_plan", "work_points"), ("方案",)),
+]
+
+
+_DOING_RE = re.compile(r"制定|起草|编制|报送|提交|上报|印发|出台|修订|启动|撰写|形成|按照|依据|根据|落实")
+
+
+def _named_document(q: str, places: list[str], years: list[int]):
+    """The kind of document the question names as its subject (a place's or a year's 工作要点,
+    年度报告, 实施方案…), with its phrase; None when a kind word is only something done
+    (制定…实施方案, 报送…情况报告) or inside a 《title》 (checked apart)."""
+    unquoted = re.sub(r"《[^》]*》", "", q)
+    for k in _KINDS:
+        for m in re.finditer(k[0], unquoted):
+            clause = re.split(r"[,，。;；?？!！、]", unquoted[: m.start()])[-1]
+            if _DOING_RE.search(clause):
+                continue
+            if any(p in clause for p in places) or any(str(y) in clause for y in years):
+                return k, m.group(0)
+    return None
+
+
+def document_absent(ev: Evidence, g: GateSettings) -> str:
+    """The question names a document (a place's 工作要点, 年度报告, 实施方案 … of a year) that
+    the collection does not hold: a document of another year or kind does not answer it. A
+    《title》 the question quotes must be a document's own title or stand in its text."""
+    q = ev.analysis.normalized
+    a = ev.analysis
+    for title in re.findall(r"《([^》]{4,60})》", q):
+        if not re.search(r"方案|规划|纲要|意见|要点|报告|计划|办法|规定", title):
+            continue
+        seen = {h.chunk.doc_id for h in ev.hits[:TOP]}
+        if not any(title in (ev.docs[d].meta.title if d in ev.docs else "") or
+                   title in ((ev.ctx.document(d) or Document("", "", "")).text) for d in seen):
+            return f"现有文件中没有《{title}》"
+    named = [p for p in a.places + a.mentioned_places if p in q]
+    found = _named_document(q, named, a.years)
+    if not named or found is None:
+        return ""
+    kind, what = found
+    docs = set().union(*(a.place_docs.get(p, set()) for p in named))
+    years = a.years
+    def fits(doc_id: str) -> bool:
+        m = ev.docs[doc_id].meta
+        if m.doc_type not in kind[1] and not any(w in m.title for w in kind[2]):
+            return False
+        if not years:
+            return True
+        span = [int(y) for y in re.findall(r"\d{4}", m.period if m.period != UNKNOWN else "")]
+        title_years = [int(y) for y in re.findall(r"(?:19|20)\d{2}", m.title)]
+        return any((span and min(span) <= y <= max(span)) or y in title_years for y in years)
+
+    if not any(fits(d) for d in docs if d in ev.docs):
+        when = "、".join(f"{y}年" for y in years)
+        return f"现有文件中没有{named[-1]}{when}的{what}"
     return ""
 
 
@@ -124,8 +213,14 @@ def metadata_absent(ev: Evidence, g: GateSettings) -> str:
 
 
 def unit_absent(ev: Evidence, g: GateSettings) -> str:
+    """A count asked in a unit (多少件, 几个…): some sentence must give a number in that unit
+    (or one it may be given in) and say what is counted (most of the question's content)."""
     unit = ASKED_UNIT_RE.search(ev.analysis.normalized)
-    if unit and not any(re.search(rf"{NUMERAL}\s*(?:余|多)?{unit.group(1)}", h.chunk.text) for h in ev.hits[:TOP]):
+    if not unit:
+        return ""
+    pattern = re.compile(unit_pattern(unit.group(1)))
+    if not any(pattern.search(s.text) and (not ev.words or coverage(ev.words, ev.weights, s.text) >= COUNT_COVERAGE)
+               for h in ev.hits[:TOP] for s in sentences(h)):
         return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
     return ""
 
@@ -137,14 +232,24 @@ def share_absent(ev: Evidence, g: GateSettings) -> str:
 
 
 def money_absent(ev: Evidence, g: GateSettings) -> str:
-    if ASKED_MONEY_RE.search(ev.analysis.normalized) and not any(MONEY_RE.search(h.chunk.text) for h in ev.hits[:TOP]):
+    q = ev.analysis.normalized
+    if ASKED_MONEY_RE.search(q) and not any(MONEY_RE.search(h.chunk.text) for h in ev.hits[:TOP]):
         return "现有文件中没有这项费用的金额"
+    if ASKED_FUNDING_RE.search(q) and not any(FUNDING_RE.search(h.chunk.text) for h in ev.hits[:TOP]):
+        return "现有文件中没有这项经费的来源或数额"
     return ""
 
 
 def procedure_absent(ev: Evidence, g: GateSettings) -> str:
+    """A how-to question (怎么注册): its action must be in the documents, and in one sentence
+    with what it is done to (社会组织)."""
     action = how_to_action(ev.analysis.normalized, ev.ctx.words)
-    if action and not ev.ctx.mentions(action):
+    if not action:
+        return ""
+    objects = [w for w in ev.words if w != action and action not in w]
+    descriptive = re.search(r"是(?:怎么|怎样|如何).*的|怎么样|怎样的", ev.analysis.normalized)  # how it is done, not how to do it
+    if not ev.ctx.mentions(action) or (objects and not descriptive and not any(
+            action in s.text and any(o in s.text for o in objects) for h in ev.hits[:TOP] for s in sentences(h))):
         return f"现有文件没有讲怎么“{action}”"
     return ""
 
@@ -182,8 +287,9 @@ def low_similarity(ev: Evidence, g: GateSettings) -> str:
 
 
 Rule = Callable[[Evidence, GateSettings], str]
-RULES: tuple[Rule, ...] = (no_hits, unknown_place, year_outside, unknown_body, metadata_absent, unit_absent,
-                           share_absent, money_absent, procedure_absent, low_coverage, rate_absent, low_similarity)
+RULES: tuple[Rule, ...] = (no_hits, unknown_place, only_inside, mentioned_place_absent, document_absent, year_outside,
+                           unknown_body, metadata_absent, unit_absent, share_absent, money_absent, procedure_absent,
+                           low_coverage, rate_absent, low_similarity)
 
 
 class RefusalGate:

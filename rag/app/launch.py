@@ -6,30 +6,22 @@ own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured when the RAG_APP_* ones
 The app faces the public, so binding anything but a loopback address without a login is
 refused (`UnsafeLaunch`) unless RAG_APP_ALLOW_PUBLIC=1 ([app] allow_public) says it is meant
 to be open, in which case a warning is printed. GRADIO_SHARE and other switches that would
-widen access are overridden by explicit launch arguments.
+widen access are overridden by explicit launch arguments. The API (`rag.app.api`: the
+OpenAI-compatible chat API and Dify's /retrieval) is served on the same port; beyond localhost
+it needs API keys (RAG_API_KEYS), without them it refuses every call.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import sys
 
+from rag.app.access import api_warnings, is_loopback
 from rag.config import Config, load_config
 from rag.errors import ConfigError, UnsafeLaunch
 
-LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
-
-
-def is_loopback(host: str) -> bool:
-    host = (host or "").strip().strip("[]").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["app_config", "check_launch", "is_loopback", "launch_kwargs", "main", "parse_auth"]
 
 
 def parse_auth(value: str) -> tuple[str, str] | None:
@@ -52,6 +44,10 @@ def check_launch(cfg: Config) -> list[str]:
         raise UnsafeLaunch(f"port {cfg.app.port} is not a valid TCP port (RAG_APP_PORT)")
     if int(cfg.app.concurrency) < 1:
         raise UnsafeLaunch(f"[app] concurrency must be at least 1, got {cfg.app.concurrency}")
+    from rag.app.api_base import check_api_config
+
+    check_api_config(cfg)
+    warnings += api_warnings(cfg)
     if is_loopback(host):
         return warnings
     if auth is None:
@@ -81,8 +77,10 @@ def open_pipeline(cfg: Config, index_dir=None):
         return e
 
 
-def launch_kwargs(cfg: Config, **overrides) -> dict:
-    """Arguments for `Blocks.launch` from the configuration (theme and CSS included)."""
+def launch_kwargs(cfg: Config, demo=None, **overrides) -> dict:
+    """Arguments for `Blocks.launch` from the configuration (theme and CSS included). With the
+    `demo` of `build_app`, its API routes are put on Gradio's own FastAPI app, before Gradio's
+    routes, so that the page and the API share one port, process and pipeline."""
     from rag.app.ui import launch_style
 
     kw = dict(
@@ -100,6 +98,9 @@ def launch_kwargs(cfg: Config, **overrides) -> dict:
         max_threads=max(40, int(cfg.app.concurrency) * 4),
         **launch_style(),
     )
+    api = getattr(demo, "rag_api", None)
+    if api is not None:
+        kw["app_kwargs"] = {"routes": list(api.routes)}
     kw.update(overrides)
     return kw
 
@@ -165,5 +166,6 @@ def main(argv: list[str] | None = None, prog: str = "python app.py") -> int:
 
     from rag.app.ui import build_app
 
-    build_app(pipeline, cfg).launch(**launch_kwargs(cfg))
+    demo = build_app(pipeline, cfg)
+    demo.launch(**launch_kwargs(cfg, demo))
     return 0

@@ -6,7 +6,8 @@ raised while opening it (the page then shows what to run). What the handlers do 
 per-user data (the conversation, found rows, the last 👎) lives in `gr.State`.
 
 API endpoints (gradio_client): `ask(question, region="", doc="") -> (answer, citations)` and
-`departments(query, region="", k=20) -> list of rows`. The UI's own events are private.
+`departments(query, region="", k=20) -> list of rows`. The UI's own events are private. The
+OpenAI-compatible and Dify APIs (`rag.app.api`) are `demo.rag_api`, on the same service.
 """
 
 from types import SimpleNamespace
@@ -76,6 +77,10 @@ def build_app(source, cfg, service: Service | None = None):
         api_routes(svc)
     demo.queue(default_concurrency_limit=int(cfg.app.concurrency))
     demo.rag_service = svc  # for tests and tools
+    if cfg.api.enabled:  # served by launch(**launch_kwargs(cfg, demo)) on the same port
+        from rag.app.api import ApiServer
+
+        demo.rag_api = ApiServer(svc, cfg)
     return demo
 
 

@@ -73,7 +73,8 @@ class OursSystem:
 
     def search(self, question: str, k: int, history: list[tuple[str, str]] | None = None):
         if history:
-            question = self.pipeline.snapshot().followup(question, history)
+            pipe = self.pipeline.snapshot()
+            question = pipe.followup(question, history, pipe.index.tokenizer.words)
         return self.pipeline.search(question, k).hits
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None):

@@ -22,9 +22,27 @@ def region_chain(region: str) -> tuple[str, ...]:
 
 
 class DocList(list):
-    """The indexed documents (DocRecords) with their place → documents map (see above)."""
+    """The indexed documents (DocRecords) with their place → documents maps (see above)."""
 
     _by_place: dict[str, dict[str, int]] | None = None
+    _titled: dict[str, set[str]] | None = None
+
+    def titled(self) -> dict[str, set[str]]:
+        """Place name → the documents whose title or issuer names it (every name of a known
+        place, and township names): a document is about the places its own title and issuer
+        name, whatever its region field says."""
+        if self._titled is None:
+            by: dict[str, set[str]] = {}
+            for d in self:
+                head = " ".join(x for x in (d.meta.title, d.meta.issuer) if x and x != UNKNOWN)
+                if not head:
+                    continue
+                names = {n for m in rg.find_regions(head) for n in m[0].names}
+                names |= {name for name, _, _ in rg.township_names(head)}
+                for n in names:
+                    by.setdefault(n, set()).add(d.doc_id)
+            self._titled = by
+        return self._titled
 
     def by_place(self) -> dict[str, dict[str, int]]:
         if self._by_place is None:

@@ -90,18 +90,31 @@ class HybridRetriever(BaseRetriever):
 
     # -- the pipeline's entry point
     def scoped(self, question: str, k: int | None = None, region: str | None = None,
-               doc: str | None = None) -> ScopedQuery:
-        """The question analysed (normalised, places, type) with its filters resolved."""
+               doc: str | None = None, doc_ids: set[str] | None = None) -> ScopedQuery:
+        """The question analysed (normalised, places, type) with its filters resolved;
+        `doc_ids` (a set of doc ids, e.g. from a metadata filter) narrows them further."""
         k = k or self.cfg.top_k
         docs = self.index.documents()
-        analysis = analyse(question, docs, self.max_question_chars)
+        analysis = analyse(question, docs, self.max_question_chars, mentions=self.mentions)
         allowed_docs = resolve_filters(docs, region, doc)
+        if doc_ids is not None:
+            allowed_docs = set(doc_ids) if allowed_docs is None else allowed_docs & set(doc_ids)
         allowed_ids = None
         if allowed_docs is not None:
             allowed_ids = np.asarray(self.index.store.chunk_ids(sorted(allowed_docs)), dtype=np.int64)
         return ScopedQuery(query_str=analysis.normalized, analysis=analysis, allowed_docs=allowed_docs,
                            allowed_ids=allowed_ids,
                            candidates=max(self.cfg.candidates, k))
+
+    def mentions(self, name: str) -> bool:
+        """Whether some chunk's text names `name`: as a word of its own, or (a name jieba
+        splits) with every character pair of it."""
+        tokens = self.index.tokenizer.tokens(name, bigrams=True)
+        df = self.index.lexical.doc_freq(tokens)
+        if df.get(name):
+            return True
+        pairs = [t for t in tokens if t.startswith("#")]
+        return bool(pairs) and all(df.get(t) for t in pairs)
 
     def postprocessors(self, filtered: bool) -> list:
         """The post-retrieval steps this configuration uses (region steps only without filters)."""
@@ -112,9 +125,12 @@ class HybridRetriever(BaseRetriever):
             steps.append(CrossEncoderRerank(reranker=self.reranker, top_n=self.cfg.rerank_candidates))
         return steps
 
-    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None) -> SearchResult:
+    def search(self, question: str, k: int | None = None, region: str | None = None, doc: str | None = None,
+               doc_ids: set[str] | None = None) -> SearchResult:
         k = k or self.cfg.top_k
-        query = self.scoped(question, k, region, doc)
+        query = self.scoped(question, k, region, doc, doc_ids)
+        if query.allowed_docs is not None and not query.allowed_docs:  # the filters leave no document
+            return SearchResult([], query.analysis, query.allowed_docs, query.timings)
         nodes = self.retrieve(query)
         for step in self.postprocessors(filtered=query.allowed_docs is not None):
             nodes = step.postprocess_nodes(nodes, query)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Callable
 
 from rag.errors import FilterError, QuestionError
 from rag.index.catalog import EXACT, INSIDE, DocList, region_chain
@@ -36,6 +37,8 @@ class Analysis:
     qtype: str = "fact"
     places: list[str] = field(default_factory=list)  # known places named (canonical names)
     unknown_places: list[str] = field(default_factory=list)  # named places no document covers
+    mentioned_places: list[str] = field(default_factory=list)  # named places only mentioned in documents' text
+    inside_only: list[str] = field(default_factory=list)  # named places with documents only of places inside them
     doc_match: dict[str, int] = field(default_factory=dict)  # doc_id → EXACT / INSIDE
     place_docs: dict[str, set[str]] = field(default_factory=dict)  # place → its own documents (exact, else inside)
     years: list[int] = field(default_factory=list)
@@ -89,36 +92,72 @@ def match_docs(place: rg.Region, docs: list[DocRecord]) -> dict[str, int]:
     return out
 
 
-def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000) -> Analysis:
+def docs_title(doc_id: str, docs: list[DocRecord]) -> str:
+    """Title and issuer of a document (for checking which place they name)."""
+    for d in docs:
+        if d.doc_id == doc_id:
+            return f"{d.meta.title} {d.meta.issuer}"
+    return ""
+
+
+def titled_docs(name: str, docs: list[DocRecord]) -> set[str]:
+    """Documents whose title or issuer names the place `name`."""
+    if isinstance(docs, DocList):
+        return set(docs.titled().get(name, ()))
+    return {d.doc_id for d in docs if name in d.meta.title or name in d.meta.issuer}
+
+
+def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
+            mentions: Callable[[str], bool] | None = None) -> Analysis:
+    """The question normalised, typed, with the places it names matched to documents: a
+    document is about a place when its region chain holds it (the place's own documents, then
+    those of places inside it) or its title or issuer names it. A named place no document is
+    about but some document's text mentions (`mentions`) is not unknown: the documents speak of
+    it, and retrieval finds where. Places are found by the gazetteer and township names, never
+    by a pattern over the question."""
     q, truncated = prepare(question, max_chars)
     a = Analysis(question=question, normalized=q, qtype=question_type(q), truncated=truncated)
-    seen = set()
-    for region, _, _ in rg.find_regions(q):
-        if region.name in seen:
-            continue
-        seen.add(region.name)
-        matched = match_docs(region, docs)
+    named: list[tuple[str, rg.Region | None, int, int]] = []  # (name, region, start, end)
+    for region, s, e in rg.find_regions(q):
+        if all(region.name != n for n, *_ in named):
+            named.append((region.name, region, s, e))
+    for name, s, e in rg.township_names(q):
+        if all(name != n for n, *_ in named):
+            named.append((name, None, s, e))
+    named.sort(key=lambda x: x[2])
+    found: dict[str, dict[str, int]] = {}
+    for name, region, _, _ in named:
+        matched = match_docs(region, docs) if region is not None else {}
+        for n in (region.names if region is not None else (name,)):
+            for doc_id in titled_docs(n, docs):
+                matched[doc_id] = EXACT
+        found[name] = matched
+    for i, (name, region, s, e) in enumerate(named):
+        matched = found[name]
+        parent = named[i - 1] if i and named[i - 1][3] == s else None  # "义乌市胜利路街道": named under a place
+        if parent is not None and matched:
+            under = found[parent[0]]
+            if not set(matched) <= set(under) and not any(parent[0] in docs_title(d, docs) for d in matched):
+                matched = {}  # this place's documents are of another place of that name
+                name = parent[0] + name
         if matched:
-            a.places.append(region.name)
-            exact = {d for d, s in matched.items() if s == EXACT}
-            a.place_docs[region.name] = exact or set(matched)
+            a.places.append(name)
+            exact = {d for d, st in matched.items() if st == EXACT}
+            a.place_docs[name] = exact or set(matched)
+            if not exact:
+                a.inside_only.append(name)
             for doc_id, strength in matched.items():
                 a.doc_match[doc_id] = max(strength, a.doc_match.get(doc_id, 0))
-        else:
-            a.unknown_places.append(region.name)
-    for name in rg.find_place_like(q):
-        if name in a.unknown_places or name in a.place_docs:
-            continue
-        # a place the gazetteer lacks is still covered when a document is about it (its title
-        # or region names it): a county's own plan must not be refused as "not covered"
-        own = {d.doc_id for d in docs if name in d.meta.title or name == d.meta.region}
-        if own:
-            a.places.append(name)
-            a.place_docs[name] = own
-            for doc_id in own:
-                a.doc_match[doc_id] = EXACT
+        elif mentions is not None and any(mentions(n) for n in (region.names if region is not None else (name,))):
+            a.mentioned_places.append(name)
         else:
             a.unknown_places.append(name)
+    # a place named as the qualifier of the next one ("永川区胜利路街道") is one place with it, not two
+    for outer, inner in zip(list(a.place_docs), list(a.place_docs)[1:]):
+        if outer in a.place_docs and a.place_docs[inner] <= a.place_docs[outer]:
+            del a.place_docs[outer]
+            if outer in a.inside_only:
+                a.inside_only.remove(outer)
     a.years = [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", q)]
     return a
 

@@ -603,3 +603,35 @@ def find_regions(text: str, context: str | None = None) -> list[Match]:
 def find_place_like(text: str) -> list[str]:
     """Names that look like places (XX县, XX市, XX省…) that the gazetteer does not know."""
     return Gazetteer.default().find_place_like(text)
+
+
+_TOWNSHIP_SUFFIX_RE = re.compile(r"街道|镇|乡|苏木")
+# words that stand before 乡/镇/街道 in running text without naming one ("推动乡镇…", "覆盖街道")
+_VERBS_BEFORE_TOWNSHIPS = set("推动 推进 实现 加强 全面 深化 指导 支持 鼓励 覆盖 延伸 下沉 下放 赋予 落实 组织 开展 "
+                              "建设 完善 健全 做好 督促 各个 所有 全部 以及 包括 涉及 每个 城市 农村".split())
+_NOT_NAME_RE = re.compile(r"[哪几多少什么谁各每全本该这那个些的了在和与及]")
+
+
+def township_names(text: str) -> list[tuple[str, int, int]]:
+    """(name, start, end) of township-level names in `text` (…街道/镇/乡/苏木) whether or not
+    the text names their county: the two to four characters right before the suffix, after
+    any known place (雷山县丹江镇 → 丹江镇, 清波街道依托… → 清波街道); words that only look
+    like one (乡镇, 城镇, 哪几个镇) are not names. For questions, where a township is named
+    without its county; documents use `Gazetteer.townships_in`."""
+    known = [(m.start, m.end) for m in find_regions(text)]
+    out = []
+    for m in _TOWNSHIP_SUFFIX_RE.finditer(text):
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        if (m.group(0) == "乡" and after in ("镇", "村", "街")) or (m.group(0) == "镇" and before in ("乡", "城", "村")) \
+                or after in ("长", "级", "域") or before in ("镇", "乡"):
+            continue  # 乡镇, 城镇, 乡村: words for townships in general, not a name
+        start = max([e for _, e in known if e <= m.start()] + [0])
+        run = re.search(r"[\u4e00-\u9fff]{2,4}$", text[start:m.start()])
+        if run is None or any(s < m.end() and m.start() < e for s, e in known):
+            continue
+        stem = run.group(0)
+        if (_NOT_NAME_RE.search(stem) or stem in _NOT_TOWNSHIP or stem[-2:] in _VERBS_BEFORE_TOWNSHIPS
+                or (stem + text[m.start():m.end()]) in _NOT_TOWNSHIP):
+            continue
+        out.append((text[start + run.start():m.end()], start + run.start(), m.end()))
+    return out

@@ -12,9 +12,11 @@ def free_port() -> int:
 
 
 def launch(demo, cfg) -> str:
-    """Start `demo` on a free local port in this process (threads); returns its URL."""
+    """Start `demo` (with its API routes) on a free local port in this process (threads), as
+    `python app.py` does; returns its URL."""
     from rag.app.launch import launch_kwargs
 
     port = free_port()
-    demo.launch(**launch_kwargs(cfg, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True))
+    demo.launch(**launch_kwargs(cfg, demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                                quiet=True))
     return f"http://127.0.0.1:{port}/"

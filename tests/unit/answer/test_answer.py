@@ -90,7 +90,7 @@ def test_answers_are_short(pipeline):
     ("五原县2019年度法治政府建设工作报告里提到了哪些问题?", "2019"),
     ("个人所得税的税率是多少?", "所得税"),
     ("利通区方案中区教育局牵头负责哪项措施?", "区教育局"),
-    ("萍乡市法治政府建设实施方案的文号是多少?", "文号"),
+    ("萍乡市法治政府建设实施方案的文号是多少?", "萍乡市的实施方案"),  # 萍乡 has an article, no plan
     ("陕西省规定执法证件考试多少分及格?", "分"),
     ("办营业执照要多少钱?", "没有这项费用的金额"),  # no amount in 元 anywhere in the evidence
     ("营业执照丢了怎么补办?", "没有讲怎么“补办”"),  # a procedure the corpus never mentions
@@ -129,7 +129,7 @@ def test_exact_evidence_overrides_the_dense_similarity_gate(corpus_index):
 def test_follow_up_without_llm_carries_the_previous_question():
     history = [("user", "利通区行政复议工作是怎么要求的?"), ("assistant", "……")]
     q = condense_without_llm("那牵头部门是谁?", history)
-    assert "利通区" in q and "行政复议" in q and q.endswith("那牵头部门是谁?")
+    assert "利通区" in q and "行政复议" in q and q.endswith("牵头部门是谁?")
     assert condense_without_llm("陕西的两法衔接平台什么时候建成?", history) == "陕西的两法衔接平台什么时候建成?"
     assert condense_without_llm("那牵头部门是谁?", []) == "那牵头部门是谁?"
 

@@ -130,3 +130,14 @@ def test_the_llama_index_path_is_the_real_one(pipeline):
     assert [h.chunk.chunk_id for h in hits] == [x.node.node_id for x in ranked[:5]]
     assert all(h.chunk.doc_id.startswith("003") for h in hits[:3])  # the named place's plan first
     assert r.postprocessors(filtered=True) == []  # an explicit filter replaces the region tiers
+
+
+def test_search_restricted_to_doc_ids(pipeline):
+    """doc_ids restricts both retrievers to those documents (not a cut of the results); it
+    combines with the region filter; an empty set finds nothing."""
+    docs = [d.doc_id for d in pipeline.index.documents()]
+    only = {docs[2], docs[4]}
+    hits = pipeline.search("法治政府建设 依法行政", 30, doc_ids=only).hits
+    assert hits and {h.chunk.doc_id for h in hits} == only
+    assert pipeline.search("两法衔接平台", 5, doc_ids=set()).hits == []
+    assert {h.chunk.doc_id for h in pipeline.search("法治", 20, region="宁夏", doc_ids=only).hits} == {docs[2]}
