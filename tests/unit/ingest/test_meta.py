@@ -227,3 +227,12 @@ def test_store_keeps_the_new_fields(tmp_path):
     assert store.document("d").meta == meta
     assert store.documents()[0].meta == meta
     store.close()
+
+
+def test_a_township_document_sits_under_its_county_in_the_catalog():
+    from rag.index.catalog import doc_chain
+
+    meta = DocMeta(region="丹江镇", level="township", county="雷山县", city="黔东南苗族侗族自治州", province="贵州省")
+    assert doc_chain(meta) == ("丹江镇", "雷山县", "黔东南苗族侗族自治州", "贵州省")
+    assert doc_chain(DocMeta(region="利通区")) == ("利通区", "吴忠市", "宁夏回族自治区")
+    assert doc_chain(DocMeta()) == ()
