@@ -341,8 +341,12 @@ def cmd_docs(args) -> int:
             _print_json(d.to_dict())
         else:
             m = d.meta
-            print(f"{d.doc_id}  {m.title}\n    {m.doc_type} · {m.region} ({m.level}, {m.province}) · period {m.period} · "
-                  f"{m.issuer} · {m.date} · {m.doc_number}\n    {d.n_sections} sections, {d.n_chunks} chunks, "
+            chain = ", ".join(dict.fromkeys(x for x in (m.county, m.city, m.province) if x not in ("unknown", m.region))) or "unknown"
+            extra = " · ".join(f"{k} {v}" for k, v in (("published", m.publish_date), ("index", m.index_no),
+                                                      ("topic", m.topic)) if v != "unknown")
+            print(f"{d.doc_id}  {m.title}{'  [draft]' if m.draft else ''}\n    {m.doc_type} · {m.region} ({m.level}, {chain}) · "
+                  f"period {m.period} · {m.issuer} · {m.date} · {m.doc_number}"
+                  f"{chr(10) + '    ' + extra if extra else ''}\n    {d.n_sections} sections, {d.n_chunks} chunks, "
                   f"{d.n_duties} responsibility notes")
     if not args.json:
         man = index.manifest
@@ -467,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in ("docs", "list"):
         d = sub.add_parser(name, parents=[common], help="the indexed documents and their metadata")
+        d.add_argument("--docs", help="corpus folder the index was built from (as for build)")
         d.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("search", parents=[common, filters], help="retrieve the best sections for a question")

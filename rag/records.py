@@ -15,21 +15,30 @@ PATH_SEP = " › "
 
 @dataclass
 class DocMeta:
-    """What a document is, extracted heuristically; fields we cannot tell are "unknown"."""
+    """What a document is, extracted heuristically; fields we cannot tell are "unknown" (draft: False).
+
+    Stored as JSON in the index; `DocMeta(**json)` also loads JSON written before a field existed."""
 
     title: str = UNKNOWN
     issuer: str = UNKNOWN
-    region: str = UNKNOWN  # the most specific place the document is about, e.g. 利通区
-    level: str = UNKNOWN  # province | city | county
-    province: str = UNKNOWN  # e.g. 宁夏
-    city: str = UNKNOWN  # e.g. 吴忠市 (for a county-level region), else the city itself or unknown
-    period: str = UNKNOWN  # e.g. 2021-2025
-    doc_type: str = UNKNOWN  # implementation_plan | annual_report | news_report | article | notice
-    date: str = UNKNOWN  # ISO yyyy-mm-dd (or yyyy-mm / yyyy)
+    region: str = UNKNOWN  # the most specific place the document is about (its own place), e.g. 利通区
+    level: str = UNKNOWN  # province | city | county | township
+    province: str = UNKNOWN  # e.g. 宁夏回族自治区
+    city: str = UNKNOWN  # prefecture-level parent (吴忠市; the municipality for its districts), the city itself, or unknown
+    period: str = UNKNOWN  # a plan's own span (2021-2025) or a report's / work points' year (2022)
+    # implementation_plan | plan | implementation_opinion | work_points | annual_report | policy_explainer |
+    # news_report | article | notice
+    doc_type: str = UNKNOWN
+    date: str = UNKNOWN  # ISO yyyy-mm-dd of the signature / 成文日期 (the article date for news)
     doc_number: str = UNKNOWN  # e.g. 陕法委发〔2021〕10号
     contact: str = UNKNOWN  # contact person and phone when the document gives them
+    county: str = UNKNOWN  # county-level parent of a township document, e.g. 密云区 for 鼓楼街道
+    draft: bool = False  # 征求意见稿 / 草案 / 送审稿 / 讨论稿
+    publish_date: str = UNKNOWN  # ISO date of the site's 发布日期 / 发布时间
+    index_no: str = UNKNOWN  # 索引号 of an information-disclosure header
+    topic: str = UNKNOWN  # 主题分类
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -21,14 +21,17 @@ from rag.records import PATH_SEP, UNKNOWN, Answer, Citation, Section
 PASSAGE_MAX = 900  # longest source passage shown under an answer (characters)
 PASSAGE_CONTEXT = 220  # context kept on each side of a citation when a section is longer
 
-LEVELS = {"province": "省级", "city": "市级", "county": "县级"}
+LEVELS = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇(街道)级"}
 DOC_TYPES = {
     "implementation_plan": "实施方案",
+    "plan": "规划",
+    "implementation_opinion": "实施意见",
+    "work_points": "工作要点",
     "annual_report": "年度报告",
+    "policy_explainer": "政策解读",
     "news_report": "新闻报道",
     "article": "署名文章",
     "notice": "通知",
-    "plan": "规划",
 }
 
 DOC_COLUMNS = ["标题", "地区", "级别", "时期", "类型", "发布机关", "日期", "文号"]
@@ -351,9 +354,19 @@ def document_html(doc, sections: Sequence[Section], meta_rows: Sequence[tuple[st
 def document_meta_rows(d) -> list[tuple[str, str]]:
     """(label, value) pairs of a DocRecord's metadata for the document view."""
     m = d.meta
-    rows = [("地区", show(m.region)), ("省份", show(m.province)), ("级别", LEVELS.get(m.level, show(m.level))),
-            ("时期", show(m.period)), ("类型", DOC_TYPES.get(m.doc_type, show(m.doc_type))),
-            ("发布机关", show(m.issuer)), ("日期", show(m.date)), ("文号", show(m.doc_number))]
+    rows = [("地区", show(m.region)), ("省份", show(m.province))]
+    if m.city not in (UNKNOWN, m.region, m.province):
+        rows.append(("所属市", m.city))
+    if m.county != UNKNOWN:
+        rows.append(("所属区县", m.county))
+    rows += [("级别", LEVELS.get(m.level, show(m.level))),
+             ("时期", show(m.period)), ("类型", DOC_TYPES.get(m.doc_type, show(m.doc_type))),
+             ("发布机关", show(m.issuer)), ("日期", show(m.date)), ("文号", show(m.doc_number))]
+    for label, value in (("发布日期", m.publish_date), ("索引号", m.index_no), ("主题分类", m.topic)):
+        if value != UNKNOWN:
+            rows.append((label, value))
+    if m.draft:
+        rows.append(("稿别", "征求意见稿"))
     if m.contact != UNKNOWN:
         rows.append(("联系方式", m.contact))
     rows.append(("文件编号", d.doc_id))

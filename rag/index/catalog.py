@@ -21,6 +21,16 @@ def region_chain(region: str) -> tuple[str, ...]:
     return tuple(x.name for x in rg.chain(r)) if r else ()
 
 
+def doc_chain(meta) -> tuple[str, ...]:
+    """A document's place and the places above it: its region's chain; for a township the
+    gazetteer lacks (DocMeta.county set), the township and then its county's chain."""
+    chain = region_chain(meta.region)
+    county = getattr(meta, "county", UNKNOWN)
+    if not chain and meta.region != UNKNOWN and county != UNKNOWN:
+        chain = (meta.region,) + region_chain(county)
+    return chain
+
+
 class DocList(list):
     """The indexed documents (DocRecords) with their place → documents maps (see above)."""
 
@@ -48,7 +58,7 @@ class DocList(list):
         if self._by_place is None:
             by: dict[str, dict[str, int]] = {}
             for d in self:
-                chain = region_chain(d.meta.region)
+                chain = doc_chain(d.meta)
                 for i, name in enumerate(chain):
                     by.setdefault(name, {})[d.doc_id] = EXACT if i == 0 else INSIDE
             self._by_place = by

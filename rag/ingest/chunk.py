@@ -13,13 +13,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.ingest.duties import find_deadlines, find_duties, find_targets
 from rag.ingest.outline import parse_outline
-from rag.records import Chunk, Section
+from rag.records import Chunk, Duty, Section
 
-CHUNKER_VERSION = "outline-v3"  # v2: dense text = place + heading + text; v3: first-sentence titles
+# v2: dense text = place + heading + text; v3: first-sentence titles; v4: chrome rules, header
+# tables out of the text, table rows kept as `a | b`, responsibilities in every form (labelled
+# lines, square brackets, table rows, prose) found once per document
+CHUNKER_VERSION = "outline-v4"
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]+")
 _CLAUSE_END_RE = re.compile(r"[,、:]+")
 
@@ -40,8 +43,20 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _in_table_row(text: str, pos: int) -> bool:
+    """Whether `pos` falls inside (not at the end of) a table row line (`a | b | c`)."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    if pos == line_start:  # right after a line break: between rows
+        return False
+    line_end = text.find("\n", pos)
+    line_end = len(text) if line_end < 0 else line_end
+    return pos < line_end and " | " in text[line_start:line_end]
+
+
 def _cut_points(text: str, start: int, end: int, pattern: re.Pattern) -> list[int]:
-    return [m.end() for m in pattern.finditer(text, start, end) if m.end() < end]
+    """Where text[start:end] may be cut: after the pattern's matches, never inside a table row
+    (a row holds one measure and its units)."""
+    return [m.end() for m in pattern.finditer(text, start, end) if m.end() < end and not _in_table_row(text, m.end())]
 
 
 def _split_span(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
@@ -60,6 +75,19 @@ def _split_span(text: str, start: int, end: int, max_chars: int) -> list[tuple[i
     return [(start, cut)] + _split_span(text, cut, end, max_chars)
 
 
+def _within(d: Duty, text: str, start: int) -> Duty:
+    """The duty with its measure cut to start inside the chunk (citations slice the chunk)."""
+    if d.measure_start >= start:
+        return d
+    m_start = start
+    while m_start < d.start and text[m_start].isspace():
+        m_start += 1
+    end = d.start if d.measure_start + len(d.measure) <= d.start else d.measure_start + len(d.measure)
+    measure = text[m_start:end].strip()
+    return replace(d, measure=measure, measure_start=m_start, deadlines=find_deadlines(measure),
+                   targets=find_targets(measure))
+
+
 class OutlineChunker:
     """Callable stage: (doc_id, cleaned text) → chunks."""
 
@@ -75,12 +103,15 @@ class OutlineChunker:
         sections = parse_outline(text) if sections is None else sections
         units = self._units(text, sections)
         units = self._merge_tiny(text, units)
+        # responsibilities are read once per document (a table's header row may sit in an
+        # earlier chunk than its rows); each chunk gets the notes that lie inside it
+        duties = find_duties(text, 0, len(text), [s.start for s in sections])
         chunks: list[Chunk] = []
         for u in units:
             for s, e in _split_span(text, u.start, u.end, self.max_chars):
                 s, e = _strip_span(text, s, e)
                 if e > s:
-                    chunks.append(self._chunk(doc_id, text, len(chunks), u.path, s, e, sections))
+                    chunks.append(self._chunk(doc_id, text, len(chunks), u.path, s, e, duties))
         return chunks
 
     def split_text(self, text: str) -> list[str]:
@@ -129,9 +160,8 @@ class OutlineChunker:
             labels.append([u.path[-1] if small and u.path else ""])
         return out
 
-    def _chunk(self, doc_id, text, n, path, start, end, sections) -> Chunk:
-        boundaries = [s.start for s in sections if start <= s.start < end]
-        duties = find_duties(text, start, end, boundaries)
+    def _chunk(self, doc_id, text, n, path, start, end, all_duties) -> Chunk:
+        duties = [_within(d, text, start) for d in all_duties if start <= d.start and d.end <= end]
         body = text[start:end]
         return Chunk(
             chunk_id=f"{doc_id}#{n:04d}",

@@ -1,36 +1,39 @@
 """Whole documents: normalised text → clean document text.
 
-`clean_document(raw)` applies `rag.text.normalize.normalize` and then works line by line:
-paragraphs glued into one line are split, lines broken mid-sentence are joined, web chrome
-is dropped and a body that repeats is kept once. `Cleaned.normalized` keeps the text before
-chrome removal, for the metadata extractors (signatures, dates and bylines live there).
+`clean_document(raw)`:
+1. table cells separated by Tabs become `cell | cell` (so that normalisation, which collapses
+   whitespace, keeps the columns);
+2. `rag.text.normalize.normalize` (glosses, traditional → simplified, widths, doubled marks);
+3. the information-disclosure header (索引号, 发文字号, 成文日期…) is read
+   (`rag.ingest.meta.header`) and its lines dropped;
+4. tables written one cell per line (`序号 |` / `工作任务 |` …) are put back into rows;
+5. page chrome is dropped by the named rules of `rag.ingest.chrome`;
+6. paragraphs glued into one line are split, lines broken mid-sentence are joined, and a body
+   that repeats is kept once.
+
+`Cleaned.normalized` keeps the text before chrome removal (with only the in-line garbage of
+`chrome.strip` removed), for the metadata extractors: signatures, dates and bylines live there.
+`Cleaned.header` holds the header fields.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from rag.ingest import chrome
+from rag.ingest.meta.header import read_header
 from rag.text.normalize import normalize
 
 _CJK = "\u3400-\u9fff"
 _CJK_PUNCT = "。,、;:!?“”《》()〔〕…—"
 
-
-CHROME_PATTERNS = [
-    r"^[|\s]*$",  # separator lines made of |
-    r"^当前位置",  # breadcrumbs
-    r"扫一扫|扫描二维码|关注我们|微信扫|手机打开当前页",
-    r"ICP备|ICP证|公网安备|备案号|网站标识码|版权所有|主办单位[::]|承办单位[::]|技术支持[::]",
-    r"^本文(链接|关键词|地址)[::]",
-    r"^(上一篇|下一篇|相关链接|相关文章|打印本页|关闭窗口|【打印】|【关闭】|分享到)",
-    r"^(首页\s*[>›»])",
-]
-CHROME_RE = re.compile("|".join(f"(?:{p})" for p in CHROME_PATTERNS))
 # A long line holding several paragraphs separated by spaces (file 001): split there.
 LONG_LINE = 300
 _PARA_BREAK_RE = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}]) (?=[{_CJK}“《(\d])")
 REPEAT_MIN_CHARS = 200  # a paragraph this long that appears again is a duplicated body
+CELL_SEP = " | "  # how table cells are written in the clean text
+_TAB_RE = re.compile(r"[ \u3000]*\t[\t \u3000]*")
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Cleaned:
     normalized: str  # normalised text before chrome/duplicate removal (metadata reads it)
     dropped_lines: int
     dropped_duplicates: int
+    header: dict[str, str] = field(default_factory=dict)  # 索引号 → index_no, … (see meta.header.FIELDS)
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (rule name, line) of each dropped line
 
 
 def _split_glued_paragraphs(line: str) -> list[str]:
@@ -48,15 +53,23 @@ def _split_glued_paragraphs(line: str) -> list[str]:
 
 
 # Outline labels that start a new paragraph (一、 (一) 1. (1) 1) 一是): never glued to the line above.
-_LABEL_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、是]|[(]\S{1,3}[)]|\d{1,3}[.、)])")
+_LABEL_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+[、是)]|[(]\S{1,3}[)]|\d{1,3}[.、)]|0[1-9]\s|第[一二三四五六七八九十]{1,3}[章部]|问[一二三四五六七八九十]{1,3}[::])")
+
+
+_SENTENCE_MARK_RE = re.compile(r"[,。;:,;:]")
+_NOT_CONTINUATION_RE = re.compile(r"^(?:\S{1,15}〔\d{4}〕\d{1,4}号|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)$")
 
 
 def _join_broken_lines(paras: list[str]) -> list[str]:
-    """A long line cut mid-sentence ("…执法人员\n775 人,…") is joined with the next one."""
+    """A long line of running text cut mid-sentence ("…执法人员\n775 人,…") is joined with the
+    next one. A title (no sentence punctuation), a table row (`a | b | c`), or a line followed by
+    a document number or a date is never joined."""
     out: list[str] = []
     for p in paras:
         prev = out[-1] if out else ""
-        if (len(prev) > 40 and re.match(rf"[{_CJK}\w]", prev[-1]) and not _LABEL_START_RE.match(p)):
+        if (len(prev) > 40 and re.match(rf"[{_CJK}\w]", prev[-1]) and not _LABEL_START_RE.match(p)
+                and _SENTENCE_MARK_RE.search(prev) and not _NOT_CONTINUATION_RE.match(p)
+                and CELL_SEP not in prev and CELL_SEP not in p):
             out[-1] = prev + p
         else:
             out.append(p)
@@ -64,28 +77,111 @@ def _join_broken_lines(paras: list[str]) -> list[str]:
 
 
 def is_chrome(line: str) -> bool:
-    return bool(CHROME_RE.search(line))
+    """Whether a line on its own is page chrome (see `rag.ingest.chrome.RULES`)."""
+    return chrome.match(line.strip().strip("|").strip()) is not None
+
+
+def _tabs_to_cells(raw: str) -> str:
+    """Rows of a Tab-separated table (at least two consecutive lines with a Tab between words)
+    → `a | b | c`. A lone Tab inside a line, or Tabs that indent it, stay whitespace."""
+    if "\t" not in raw:
+        return raw
+    lines = raw.split("\n")
+    inner = ["\t" in ln.strip(" \t\u3000") for ln in lines]
+    out = []
+    for i, ln in enumerate(lines):
+        if inner[i] and ((i > 0 and inner[i - 1]) or (i + 1 < len(lines) and inner[i + 1])):
+            core = ln.strip(" \t\u3000")
+            out.append(_TAB_RE.sub(CELL_SEP, core))
+        else:
+            out.append(ln)
+    return "\n".join(out)
+
+
+def _indent(line: str) -> int:
+    n = 0
+    for ch in line:
+        if ch == " ":
+            n += 1
+        elif ch in "\u3000\t":
+            n += 2
+        else:
+            break
+    return n
+
+
+_CELL_LINE_RE = re.compile(r"\S\s*\|\s*$")
+_ROW_NO_RE = re.compile(r"^\d{1,3}$")
+
+
+def _join_cell_lines(lines: list[str]) -> list[str]:
+    """A table written one cell per line, each ending with `|` (a15): header cells up to the
+    first row number give the column count; cells are regrouped into rows `a | b | c`. A cell
+    broken over two lines (`牵头` / `单位 |`) is joined first. Other lines are left alone."""
+    out = list(lines)
+    i = 0
+    n = len(lines)
+    while i < n:
+        if not _CELL_LINE_RE.search(lines[i]) or lines[i].count("|") != 1:
+            i += 1
+            continue
+        cells: list[str] = []
+        idx: list[int] = []
+        j = i
+        pending = ""
+        while j < n:
+            ln = lines[j]
+            if not ln:
+                break
+            if _CELL_LINE_RE.search(ln) and ln.count("|") == 1:
+                cells.append(pending + ln.rstrip().rstrip("|").strip())
+                pending = ""
+                idx.append(j)
+            elif j + 1 < n and _CELL_LINE_RE.search(lines[j + 1]) and "|" not in ln and len(ln) <= 20:
+                pending += ln.strip()
+                idx.append(j)
+            else:
+                break
+            j += 1
+        header = next((k for k, c in enumerate(cells) if _ROW_NO_RE.match(c)), None)
+        if header and header >= 2 and len(cells) >= 2 * header and len(cells) % header == 0:
+            rows = [CELL_SEP.join(cells[k:k + header]) for k in range(0, len(cells), header)]
+            for k in idx:
+                out[k] = ""
+            out[idx[0]] = "\n".join(rows)
+        i = max(j, i + 1)
+    return "\n".join(out).split("\n")
 
 
 def clean_document(raw: str) -> Cleaned:
+    raw = _tabs_to_cells(raw.replace("\r\n", "\n").replace("\r", "\n"))
     normalized = normalize(raw)
-    lines: list[str] = []
-    dropped = 0
-    for line in normalized.split("\n"):
-        line = line.strip().strip("|").strip()
-        if not line or is_chrome(line):
-            dropped += line != ""
-            continue
-        lines.append(line)
+    raw_lines = raw.split("\n")
+    norm_lines = normalized.split("\n")
+    indents = [_indent(ln) for ln in raw_lines] if len(raw_lines) == len(norm_lines) else None
+    lines = [chrome.strip(ln.strip()).strip() for ln in norm_lines]
+    stripped_normalized = "\n".join(chrome.strip(ln) if ln.strip() else ln for ln in norm_lines)
+    head_end = chrome.body_start(lines)
+    header = read_header(lines, indents, head_end)
+    dropped: list[tuple[str, str]] = [("header", lines[i]) for i in sorted(header.lines)]
+    for i in header.lines:
+        lines[i] = ""
+    lines = _join_cell_lines(lines)
+    kept_lines, chrome_dropped = chrome.apply([ln.strip("|").strip() for ln in lines])
+    dropped += [(name, lines[i]) for i, name in chrome_dropped]
+    kept = [ln.strip().strip("|").strip() for ln in kept_lines]
+    kept = [ln for ln in kept if ln]
     # A body that appears twice (scraped pages repeat the article): keep its last copy, which
     # in such pages follows the title and byline. Compared before glued paragraphs are split,
     # so a repeated body's short paragraphs and headings go with it.
-    last = {ln: i for i, ln in enumerate(lines) if len(ln) >= REPEAT_MIN_CHARS}
-    kept = [ln for i, ln in enumerate(lines) if len(ln) < REPEAT_MIN_CHARS or last[ln] == i]
-    paragraphs = _join_broken_lines([p.strip() for ln in kept for p in _split_glued_paragraphs(ln)])
+    last = {ln: i for i, ln in enumerate(kept) if len(ln) >= REPEAT_MIN_CHARS}
+    once = [ln for i, ln in enumerate(kept) if len(ln) < REPEAT_MIN_CHARS or last[ln] == i]
+    paragraphs = _join_broken_lines([p.strip() for ln in once for p in _split_glued_paragraphs(ln)])
     return Cleaned(
         text="\n".join(paragraphs),
-        normalized=normalized,
-        dropped_lines=dropped,
-        dropped_duplicates=len(lines) - len(kept),
+        normalized=stripped_normalized,
+        dropped_lines=len(dropped),
+        dropped_duplicates=len(kept) - len(once),
+        header=dict(header.fields),
+        dropped=dropped,
     )

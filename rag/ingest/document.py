@@ -1,6 +1,8 @@
 """One source file → a clean `Document` with metadata, its outline and its chunks.
 
-load (bytes → text, any format/encoding) → clean → metadata → outline → chunks.
+load (bytes → text, any format/encoding; page hints such as the HTML <title>) → clean (chrome
+and the information-disclosure header out, header fields kept) → metadata (reads the clean
+text, the text before chrome removal, the header fields and the page hints) → outline → chunks.
 PDF pages are cleaned one by one so that every chunk knows its page.
 """
 
@@ -27,12 +29,15 @@ class Processed:
     chunks: list[Chunk]
 
 
-def _clean_pages(raw: str, pages: list[tuple[int, int, int]]) -> tuple[str, str, list[tuple[int, int, int]]]:
-    """Clean page by page; returns (text, normalized, page spans in the clean text)."""
+def _clean_pages(raw: str, pages: list[tuple[int, int, int]]) -> tuple[str, str, list[tuple[int, int, int]], dict]:
+    """Clean page by page; returns (text, normalized, page spans in the clean text, header fields)."""
     parts, norms, spans = [], [], []
+    header: dict[str, str] = {}
     pos = 0
     for start, end, page_no in pages:
         c = clean_document(raw[start:end])
+        for k, v in c.header.items():
+            header.setdefault(k, v)
         if not c.text:
             continue
         if parts:
@@ -41,7 +46,7 @@ def _clean_pages(raw: str, pages: list[tuple[int, int, int]]) -> tuple[str, str,
         norms.append(c.normalized)
         spans.append((pos, pos + len(c.text), page_no))
         pos += len(c.text)
-    return "\n".join(parts), "\n".join(norms), spans
+    return "\n".join(parts), "\n".join(norms), spans, header
 
 
 def load_document(path: Path, root: Path, limits: Limits = DEFAULT_LIMITS) -> Document:
@@ -54,17 +59,17 @@ def load_document(path: Path, root: Path, limits: Limits = DEFAULT_LIMITS) -> Do
     if loaded.skipped:
         raise IngestError(f"{path.name}: skipped: {loaded.skipped}")
     if loaded.pages:
-        text, normalized, pages = _clean_pages(loaded.text, loaded.pages)
+        text, normalized, pages, header = _clean_pages(loaded.text, loaded.pages)
     else:
         c = clean_document(loaded.text)
-        text, normalized, pages = c.text, c.normalized, []
+        text, normalized, pages, header = c.text, c.normalized, [], c.header
     if not text.strip():
         raise IngestError(f"{path.name}: no text left after cleaning")
     return Document(
         doc_id=doc_id_for(path, root),
         path=path.resolve().relative_to(root.resolve()).as_posix(),
         text=text,
-        meta=extract_meta(text, normalized),
+        meta=extract_meta(text, normalized, header, loaded.hints),
         source_hash=file_hash(path),
         encoding=loaded.encoding,
         format=loaded.format,

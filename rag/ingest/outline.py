@@ -19,7 +19,10 @@ CN_DIGITS = {c: i + 1 for i, c in enumerate(CN_NUM)}
 # (level, pattern at the start of a paragraph). The group "n" is the item number.
 LEVELS: list[tuple[int, re.Pattern]] = [
     (1, re.compile(rf"(?P<n>[{CN_NUM}]{{1,3}})、")),
-    (2, re.compile(rf"[(\uff08](?P<n>[{CN_NUM}]{{1,3}})[)\uff09]")),
+    (1, re.compile(rf"第(?P<n>[{CN_NUM}]{{1,3}})(?:章|部分)\s*(?=\S)")),  # 第一章 发展基础 (chapters)
+    (1, re.compile(rf"问(?P<n>[{CN_NUM}]{{1,3}})[::]")),  # 问一:… (an explainer's questions)
+    (1, re.compile(r"(?P<n>0[1-9])\s+(?=\S)")),  # 01 制定依据 (blocks of a 一图读懂 graphic)
+    (2, re.compile(rf"[(\uff08]?(?P<n>[{CN_NUM}]{{1,3}})[)\uff09]")),  # (一) and 一)
     (3, re.compile(r"(?P<n>\d{1,3})(?:[.\uff0e](?!\d)|、)")),
     (4, re.compile(r"[(\uff08](?P<n>\d{1,3})[)\uff09]")),
     (5, re.compile(r"(?P<n>\d{1,3})[)\uff09]")),
@@ -98,6 +101,8 @@ def _line_heading(text: str, pos: int, line: str, level_seen: set[int]) -> _Head
 def _lead_heading(line: str, pos: int) -> _Heading | None:
     """Article style: a paragraph opening with a short sentence that acts as its heading."""
     m = re.match(rf"[^{_SENT_END}\n]{{3,{LEAD_MAX - 1}}}。", line)
+    if m and ENUM_RE.match(line):  # 一是…。二是…: an enumeration, found as such
+        return None
     if m and len(line) > len(m.group(0)) + 30 and not re.search(r"\d{4}年|《", m.group(0)):
         return _Heading(3, "", m.group(0).rstrip("。"), pos, pos + m.end())
     return None

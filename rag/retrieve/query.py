@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rag.errors import FilterError, QuestionError
-from rag.index.catalog import EXACT, INSIDE, DocList, region_chain
+from rag.index.catalog import EXACT, INSIDE, DocList, doc_chain
 from rag.index.store import DocRecord
 from rag.records import UNKNOWN
 from rag.text import places as rg
@@ -82,7 +82,7 @@ def match_docs(place: rg.Region, docs: list[DocRecord]) -> dict[str, int]:
         return dict(docs.by_place().get(place.name, {}))
     out = {}
     for d in docs:
-        chain = region_chain(d.meta.region)
+        chain = doc_chain(d.meta)
         if not chain:
             continue
         if chain[0] == place.name:

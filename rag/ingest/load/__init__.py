@@ -29,7 +29,7 @@ from rag.ingest.load.encoding import (
     normalize_text,
     one_line,
 )
-from rag.ingest.load.html import _declared_charset, html_to_text
+from rag.ingest.load.html import _declared_charset, html_to_text_and_hints
 from rag.ingest.load.markdown import strip_markdown
 from rag.ingest.load.pdf import pdf_pages, pdf_to_text
 
@@ -114,6 +114,10 @@ class Loaded:
     encoding: str  # detected encoding for text formats, "" for binary formats
     pages: list[tuple[int, int, int]] = field(default_factory=list)  # PDF: (start, end, page_no)
     skipped: str | None = None  # why the file yields no usable text (text is "" then)
+    # What the container says about the document besides its text (HTML: "html_title", "h1",
+    # "article_title", "pub_date" from <meta>, and "page_text", the whole page as text, where
+    # header tables and dates outside the article live). The metadata stage reads them.
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 def load_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Loaded:
@@ -155,13 +159,14 @@ def _load_bytes(data: bytes, ext: str, limits: Limits = DEFAULT_LIMITS) -> Loade
             return Loaded(text="", format=fmt, encoding="utf-8", pages=[], skipped="empty file")
         declared = _declared_charset(data) if fmt == "html" else None
         text, encoding = decode_bytes(data, declared)
+        hints: dict[str, str] = {}
         if fmt == "md":
             text = strip_markdown(text)
         elif fmt == "html":
-            text = html_to_text(text)
+            text, hints = html_to_text_and_hints(text)
         if not text.strip():
             return Loaded(text="", format=fmt, encoding=encoding, pages=[], skipped="no text content")
-        return Loaded(text=text, format=fmt, encoding=encoding, pages=[])
+        return Loaded(text=text, format=fmt, encoding=encoding, pages=[], hints=hints)
     if fmt == "docx":
         import zipfile
 

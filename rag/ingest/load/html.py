@@ -242,13 +242,38 @@ def _render(root) -> str:
     return "\n".join(out)
 
 
-def html_to_text(markup: str) -> str:
-    """Main content of an HTML page as text (see `_main_element`, `_render`)."""
+def _page_hints(soup) -> dict[str, str]:
+    """What the page says about its document outside the article text: <title>, the first
+    <h1>, <meta name="ArticleTitle"/"PubDate"> and the whole visible page as text (header
+    tables such as 索引号/发文字号/成文日期 often sit outside the element holding the article)."""
+    hints: dict[str, str] = {}
+    if soup.title is not None and soup.title.get_text(strip=True):
+        hints["html_title"] = re.sub(r"\s+", " ", soup.title.get_text(" ", strip=True))
+    for name, key in (("ArticleTitle", "article_title"), ("PubDate", "pub_date")):
+        tag = soup.find("meta", attrs={"name": name})
+        if tag is not None and str(tag.get("content", "")).strip():
+            hints[key] = str(tag["content"]).strip()
+    h1 = soup.find("h1")
+    if h1 is not None:
+        text = "".join(h1.stripped_strings)  # <br> inside a two-line heading joins without a space
+        if text:
+            hints["h1"] = text
+    body = soup.body or soup
+    hints["page_text"] = _render(body)
+    return hints
+
+
+def html_to_text_and_hints(markup: str) -> tuple[str, dict[str, str]]:
+    """Main content of an HTML page as text (see `_main_element`, `_render`), and the page's
+    hints about the document (see `_page_hints`)."""
     from bs4 import BeautifulSoup, Comment
 
     soup = BeautifulSoup(markup, "html.parser")
     for c in soup.find_all(string=lambda s: isinstance(s, Comment)):
         c.extract()
+    for tag in soup.find_all(("script", "style", "noscript", "template", "svg")):
+        tag.decompose()
+    hints = _page_hints(soup)
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
     for tag in soup.find_all("header"):
@@ -270,4 +295,9 @@ def html_to_text(markup: str) -> str:
         t, l_ = text_cjk.get(id(tag), 0), link_cjk.get(id(tag), 0)
         if l_ and l_ > 2 * t and len(tag.find_all("a")) >= 3 and not (total and t > 0.5 * total):
             tag.decompose()
-    return _render(_main_element(soup))
+    return _render(_main_element(soup)), hints
+
+
+def html_to_text(markup: str) -> str:
+    """Main content of an HTML page as text (see `_main_element`, `_render`)."""
+    return html_to_text_and_hints(markup)[0]

@@ -1,0 +1,148 @@
+"""The ingest on the 37 labelled fixtures (tests/fixtures) and on the five original documents.
+
+Per fixture: every metadata field against its expected value (strings compared after the
+documents' own normalisation, whitespace and 《》 ignored), the chrome that must go, the text that
+must stay, the outline headings, the duties (a Duty whose measure contains the phrase, with
+exactly the expected lead and support), deadlines and targets. Then the per-field accuracy
+(rag.ingest.accuracy) must be ≥ 0.95 for every field. Individual known failures are listed in
+KNOWN with their reason; a place the current gazetteer does not know is marked as waiting for
+the complete gazetteer (branch `gazetteer`), and counts again as soon as the gazetteer knows it.
+
+The five original documents (data/docs) must keep exactly the metadata, clean text, sections,
+chunks and responsibility notes recorded before the ingest was generalised
+(tests/data/five_docs_snapshot.json).
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from support.fakes import CORPUS
+
+from rag.ingest.accuracy import (
+    META_FIELDS,
+    evaluate,
+    field_accuracy,
+    format_table,
+    load_expected,
+)
+from rag.ingest.chunk import OutlineChunker
+from rag.ingest.corpus import iter_corpus
+from rag.ingest.document import load_document, process
+from rag.records import UNKNOWN
+from rag.text import places as rg
+
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+SNAPSHOT = Path(__file__).parents[2] / "data" / "five_docs_snapshot.json"
+EXPECTED = load_expected(FIXTURES)
+IDS = [Path(e["file"]).stem for e in EXPECTED]
+
+# (fixture stem, field, expected value) → why it is a known failure
+KNOWN = {
+    ("b18_cangzhou-2016-report", "chrome_absent", "发布时间:2017年02月27日"):
+        "a bare source/date line without page widgets is kept as the page's provenance (the evaluation cites such "
+        "a dateline in data/docs/001); see rag/ingest/README.md",
+    ("b05_huoshan-2021-report", "targets", "不少于40学时"):
+        "targets are percentage targets (README-a's convention, TARGET_RE); training hours are not counted",
+    ("b11_leishan-danjiang-shufa-2023", "targets", "不少于40学时"):
+        "targets are percentage targets (README-a's convention, TARGET_RE); training hours are not counted",
+}
+PLACE_FIELDS = ("region", "level", "province", "city", "county")
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {Path(r.file).stem: r for r in evaluate(FIXTURES)}
+
+
+def _gazetteer_lacks(exp: dict) -> str | None:
+    """The expected place (or a township's county) when the gazetteer does not know it."""
+    meta = exp["meta"]
+    name = meta["county"] if meta["level"] == "township" else meta["region"]
+    if name != UNKNOWN and rg.get(name) is None:
+        return name
+    return None
+
+
+def _checks(results, stem: str, field: str):
+    r = results[stem]
+    assert not r.error, r.error
+    return r.by_field(field)
+
+
+def _verdict(stem: str, field: str, checks) -> None:
+    exp = EXPECTED[IDS.index(stem)]
+    failed = [c for c in checks if not c.ok]
+    unexplained = [c for c in failed if (stem, field, str(c.expected)) not in KNOWN]
+    if failed and not unexplained:
+        pytest.xfail("; ".join(KNOWN[(stem, field, str(c.expected))] for c in failed))
+    if unexplained and field in PLACE_FIELDS and _gazetteer_lacks(exp):
+        pytest.xfail(f"needs the complete gazetteer (branch gazetteer): rag.text.places does not know "
+                     f"{_gazetteer_lacks(exp)}")
+    assert not unexplained, [(c.expected, c.got) for c in unexplained]
+
+
+@pytest.mark.parametrize("field", META_FIELDS)
+@pytest.mark.parametrize("stem", IDS)
+def test_metadata(results, stem, field):
+    _verdict(stem, field, _checks(results, stem, field))
+
+
+@pytest.mark.parametrize("field", ["chrome_absent", "text_present", "headings", "duties", "deadlines", "targets",
+                                   "contact"])
+@pytest.mark.parametrize("stem", IDS)
+def test_text_and_duties(results, stem, field):
+    checks = _checks(results, stem, field)
+    if not checks:
+        return
+    _verdict(stem, field, checks)
+
+
+def test_every_field_is_at_least_95_percent(results):
+    """Per-field accuracy ≥ 0.95, known failures (KNOWN) counted as failures; checks of places
+    the current gazetteer lacks are left out until the complete gazetteer is merged."""
+    kept = []
+    for stem, r in results.items():
+        exp = EXPECTED[IDS.index(stem)]
+        lacks = _gazetteer_lacks(exp)
+        r2 = type(r)(r.file, [c for c in r.checks if not (c.field in PLACE_FIELDS and lacks)], r.error)
+        kept.append(r2)
+    acc = field_accuracy(kept)
+    low = {f: round(ok / n, 3) for f, (ok, n) in acc.items() if ok / n < 0.95}
+    assert not low, f"fields under 0.95: {low}\n{format_table(kept, details=True)}"
+
+
+def test_accuracy_table_prints(results, capsys):
+    table = format_table(list(results.values()))
+    for field in META_FIELDS + ("duties", "chrome_absent"):
+        assert field in table
+
+
+# --- the five original documents ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def five():
+    out = {}
+    for p in iter_corpus(CORPUS):
+        doc = load_document(p, CORPUS)
+        out[doc.doc_id] = (doc, process(doc, OutlineChunker()))
+    return out
+
+
+def test_five_documents_keep_their_metadata_text_outline_chunks_and_notes(five):
+    snap = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    assert sorted(snap) == sorted(five)
+    for doc_id, (doc, pr) in five.items():
+        want = snap[doc_id]
+        meta = doc.meta.to_dict()
+        assert {k: meta[k] for k in want["meta"]} == want["meta"], doc_id
+        assert hashlib.sha256(doc.text.encode()).hexdigest() == want["text_sha256"], doc_id
+        assert [[s.start, s.end, s.level, list(s.path)] for s in pr.sections] == want["sections"], doc_id
+        assert [[c.start, c.end, list(c.section_path)] for c in pr.chunks] == want["chunks"], doc_id
+        assert [[d.start, d.end, d.lead, d.support] for c in pr.chunks for d in c.duties] == want["duties"], doc_id
+
+
+def test_five_documents_have_exactly_78_notes_all_in_002(five):
+    counts = {doc_id[:3]: sum(len(c.duties) for c in pr.chunks) for doc_id, (_, pr) in five.items()}
+    assert counts == {"000": 0, "001": 0, "002": 78, "003": 0, "004": 0}
