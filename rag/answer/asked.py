@@ -13,13 +13,16 @@ NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|万|亿|个|项|件|次|人|名|�
 PCT_RE = re.compile(r"\d+(?:\.\d+)?%")
 
 META_FIELDS = [
-    ("contact", r"联系人|联系电话|电话|邮箱|联系方式|找谁反映|打哪个电话"),
+    ("contact", r"联系人|联系电话|电话|邮箱|联系方式|找谁反映|打哪个电话|找谁联系|联系谁|跟谁联系|和谁联系"),
     ("doc_number", r"文号|发文字号|字号"),
-    ("issuer", r"谁印发|谁发布|哪个机关|发文机关|印发单位|发布单位|哪个单位印发|由谁印发|由谁发布|谁发的|哪个部门印发|哪个部门发布|"
-               r"作者|署名|谁写的|哪两个部门印发|哪些部门印发|印发的"),
-    ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布|哪家报纸|发表"),
+    ("issuer", r"谁印发|谁发布|哪个机关|哪个机构|什么机构|发文机关|印发单位|发布单位|哪个单位印发|由谁印发|由谁发布|谁发的|哪个部门印发|哪个部门发布|"
+               r"作者|署名|谁写的|哪两个部门|哪些部门印发|哪两个机关|联合印发|哪个单位发的|哪个部门发的|谁制定|由谁制定|"
+               r"哪个部门制定|哪个单位制定|哪个单位起草|谁起草|印发的"),
+    ("date", r"哪天|日期|哪一天|什么时间发布|何时印发|什么时候印发|什么时候发布|哪家报纸|发表|落款"),
+    ("recipient", r"报给谁|报送给|报送(?:了)?哪|呈报|主送|向谁报告|报告给谁|报给了"),
     ("period", r"哪几年|哪一年的工作|时间跨度|规划期|实施期|管哪|覆盖哪|起止"),
 ]
+_WEAK_ISSUER_RE = re.compile(r"印发的")  # "哪天印发的" asks when, not who
 # what a field looks like in the text, when the metadata could not say
 META_PATTERNS = {
     "contact": r"联系人|电话[::]|\d{7,}|@",
@@ -27,8 +30,10 @@ META_PATTERNS = {
     "date": r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2}|\d{1,2}月\d{1,2}日",
     "issuer": r"印发|署名|作者",
     "period": r"\d{4}\s*[-—–至]\s*\d{4}年",
+    "recipient": r"(?:^|\n)[\u4e00-\u9fff、]{2,40}(?:人民政府|委员会|党委|局|厅|办公室|政府):",
 }
-META_LABELS = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位(作者)", "period": "时间范围"}
+META_LABELS = {"contact": "联系人", "doc_number": "文号", "date": "日期", "issuer": "印发单位(作者)", "period": "时间范围",
+               "recipient": "报送(主送)单位"}
 
 
 # the units a count asked in one unit may be given in ("几个工作人员" is answered by "2人")
@@ -47,22 +52,35 @@ def unit_pattern(unit: str) -> str:
 
 
 def field_words(q: str, field_name: str) -> str:
-    """`q` without the words that name the metadata field it asks for (发文字号, 联系人…):
+    """`q` without the words that name the metadata fields it asks for (发文字号, 联系人…):
     they say what is asked, not what the document is about."""
+    names = set(metadata_fields(q)) | ({field_name} if field_name else set())
     for name, pattern in META_FIELDS:
-        if name == field_name:
-            return re.sub(pattern, " ", q)
+        if name in names:
+            q = re.sub(pattern, " ", q)
     return q
 
 
-def metadata_field(q: str) -> str:
-    """The document metadata field a question asks for ("" when it asks none)."""
+def metadata_fields(q: str) -> list[str]:
+    """The document metadata fields a question asks for, in the order it asks them ("文号和落款
+    日期" → doc_number, date); none for who carries out a measure (牵头, 配合, 负责)."""
     if re.search(r"牵头|配合|负责", q):  # who carries out a measure, not who issued the document
-        return ""
+        return []
+    found = []
     for name, pattern in META_FIELDS:
-        if re.search(pattern, q):
-            return name
-    return ""
+        m = re.search(pattern, q)
+        if m is None:
+            continue
+        if name == "issuer" and _WEAK_ISSUER_RE.fullmatch(m.group(0)) and re.search(META_FIELDS[3][1], q):
+            continue
+        found.append((m.start(), name))
+    return [name for _, name in sorted(found)]
+
+
+def metadata_field(q: str) -> str:
+    """The first metadata field a question asks for ("" when it asks none)."""
+    fields = metadata_fields(q)
+    return fields[0] if fields else ""
 
 
 ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")

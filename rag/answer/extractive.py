@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Iterator
 from rag.answer.asked import (
     ASKED_UNIT_RE,
     META_LABELS,
+    META_PATTERNS,
     NUMBER_RE,
     PCT_RE,
     WHICH_SOURCE_RE,
+    metadata_fields,
     unit_pattern,
 )
 from rag.answer.context import AnswerContext, Draft
@@ -91,7 +93,8 @@ class ExtractiveAnswerer:
         a, hits, words, weights, docs = ev.analysis, ev.hits, ev.words, ev.weights, ev.docs
         comp = Composition()
         qtype = a.qtype
-        if ev.field_name and self._metadata(ev.field_name, hits, docs, ev.ctx, comp):
+        fields = metadata_fields(a.normalized)
+        if fields and self._metadata_all(fields, ev, comp):
             pass
         elif (qtype == "comparison" or len(a.place_docs) >= 2) and self._comparison(
                 a, ev.standalone, hits, words, weights, docs, ev.ctx, comp):
@@ -222,8 +225,8 @@ class ExtractiveAnswerer:
             comp.lines.append(f"对应措施:{title}{deadline}。{_clip(detail, 160)}[{n}]")
         if not words:
             return
-        other = next((c for c in candidates[1:] if set(c[3].lead) != set(d.lead)
-                      and has_all(words, _note_sentence(c[2], c[3]))), None)
+        other = next((c for c in candidates[1:] if set(c[3].lead) != set(d.lead) and c[2].chunk.doc_id == h.chunk.doc_id
+                      and has_all(words, _note_sentence(c[2], c[3]))), None)  # the same document's other office
         if other is not None:
             _, _, h2, d2 = other
             m = self._cite_duty(h2, d2, comp)
@@ -235,10 +238,31 @@ class ExtractiveAnswerer:
         return comp.cite(h.chunk.text[d.measure_start - h.chunk.start: d.end - h.chunk.start], d.measure_start, d.end,
                           h.chunk, h.title)
 
+    def _metadata_all(self, fields: list[str], ev: Evidence, comp: Composition) -> bool:
+        """Every metadata field the question asks for ("文号和落款日期"), then, when the question
+        asks more than the fields ("…主题要写什么"), the sentence that answers the rest."""
+        answered = [f for f in fields if self._metadata(f, ev.hits, ev.docs, ev.ctx, comp)]
+        if not answered:
+            return False
+        rest = [w for w in ev.words if not any(w in line for line in comp.lines)]
+        clauses = re.split(r"[,，;；?？。]", ev.analysis.normalized)
+        asks_more = any(re.search(r"什么|哪|多少|几|谁|怎么", c) and not metadata_fields(c) for c in clauses)
+        if rest and asks_more:  # "…发到哪个邮箱?主题要写什么?": the other question too
+            ranked = self._rank_sentences(ev.hits, rest, ev.weights, ev.analysis.qtype, question=ev.analysis.normalized)
+            if ranked and coverage(rest, ev.weights, ranked[0].text) >= 0.34 and all(
+                    ranked[0].start != s for _, s, _, _, _ in comp.cited):
+                s = ranked[0]
+                n = comp.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
+                comp.lines.append(f"{_clip(_strip_label(s.text), 200)}[{n}]")
+        return True
+
     def _metadata(self, field_name: str, hits, docs, ctx: AnswerContext, comp: Composition) -> bool:
-        """Answer from the document's metadata, citing the line of the text where it stands."""
+        """Answer from the document's metadata, citing the line of the text where it stands (a
+        value read from the page's header table, which is not body text, cites the title line)."""
+        if field_name == "recipient":
+            return self._recipient(hits, docs, ctx, comp)
         record = next((docs[h.chunk.doc_id] for h in hits[:5] if h.chunk.doc_id in docs
-                       and getattr(docs[h.chunk.doc_id].meta, field_name) != UNKNOWN), None)
+                       and getattr(docs[h.chunk.doc_id].meta, field_name, UNKNOWN) != UNKNOWN), None)
         if record is None:
             return False
         value = getattr(record.meta, field_name)
@@ -250,8 +274,9 @@ class ExtractiveAnswerer:
             pos = document.text.find(needle) if needle else -1
             if pos >= 0:
                 break
-        if pos < 0:
-            return False
+        if pos < 0:  # only in the page's header table: stated, with the document's title line cited
+            return self._cite_head(document, record, ctx, comp,
+                                   f"{META_LABELS[field_name]}:{_meta_display(field_name, value)}(据页面所载文件信息)")
         line_start = document.text.rfind("\n", 0, pos) + 1
         line_end = document.text.find("\n", pos)
         line_end = len(document.text) if line_end < 0 else line_end
@@ -261,8 +286,48 @@ class ExtractiveAnswerer:
             return False
         n = comp.cite(line, line_start, line_end, chunk, record.meta.title)
         comp.lines.append(f"{META_LABELS[field_name]}:{_meta_display(field_name, value)}[{n}]。")
-        comp.lines.append(f"《{record.meta.title}》:{_clip(line, 160)}[{n}]")
+        if not any(f"《{record.meta.title}》:" in x for x in comp.lines):
+            comp.lines.append(f"《{record.meta.title}》:{_clip(line, 160)}[{n}]")
         return True
+
+    @staticmethod
+    def _cite_head(document, record, ctx: AnswerContext, comp: Composition, statement: str) -> bool:
+        """State `statement` citing the document's first line (its title, in most documents)."""
+        chunks = ctx.doc_chunks(record.doc_id)
+        if not chunks or not document.text:
+            return False
+        end = document.text.find("\n")
+        end = len(document.text) if end < 0 else end
+        first = chunks[0]
+        if not (first.start <= 0 < first.end) or end <= 0:
+            return False
+        n = comp.cite(document.text[:end], 0, end, first, record.meta.title)
+        comp.lines.append(f"{statement}[{n}]。")
+        return True
+
+    @staticmethod
+    def _recipient(hits, docs, ctx: AnswerContext, comp: Composition) -> bool:
+        """To whom a report or notice is addressed: the salutation line near its top
+        ("六安市人民政府:")."""
+        for h in hits[:5]:
+            record = docs.get(h.chunk.doc_id)
+            document = ctx.document(h.chunk.doc_id) if record is not None else None
+            if document is None:
+                continue
+            m = re.search(META_PATTERNS["recipient"], document.text[:1500])
+            if m is None:
+                continue
+            s = m.start() + (1 if document.text[m.start()] == "\n" else 0)
+            e = document.text.find("\n", s)
+            e = len(document.text) if e < 0 else e
+            chunk = next((c for c in ctx.doc_chunks(record.doc_id) if c.start <= s < c.end), None)
+            if chunk is None:
+                continue
+            name = document.text[s:e].rstrip(":: ")
+            n = comp.cite(document.text[s:e], s, e, chunk, record.meta.title)
+            comp.lines.append(f"{META_LABELS['recipient']}:{name}[{n}]。")
+            return True
+        return False
 
     def _comparison(self, a: "Analysis", standalone: str, hits, words, weights, docs, ctx: AnswerContext, comp: Composition) -> bool:
         """One cited line per place named in the question (or per document among the hits)."""

@@ -217,7 +217,7 @@ def metadata_absent(ev: Evidence, g: GateSettings) -> str:
     if not name:
         return ""
     focus_docs = _focus_docs(ev)
-    if any(getattr(ev.docs[d].meta, name) != UNKNOWN for d in focus_docs if d in ev.docs):
+    if any(getattr(ev.docs[d].meta, name, UNKNOWN) != UNKNOWN for d in focus_docs if d in ev.docs):
         return ACCEPT  # the document's metadata answers it
     if not any(re.search(META_PATTERNS[name], h.chunk.text) for h in ev.hits[:TOP]):
         return f"{_docs_label(focus_docs, ev.docs)}中没有{META_LABELS[name]}"
