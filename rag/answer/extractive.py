@@ -65,6 +65,8 @@ def _scope_line(ev: Evidence, comp: Composition) -> str:
         return ""
     m = record.meta
     place = _place_label(m)
+    if m.region in a.normalized or (place and place in a.normalized):
+        return ""  # the question names it (a place the gazetteer does not know)
     draft = "(征求意见稿)" if getattr(m, "draft", False) and "征求意见稿" not in m.title else ""
     title = m.title if place and place in m.title else f"{place}《{m.title}》" if place else f"《{m.title}》"
     title = title if title.startswith(place or "") and "《" in title else f"《{title}》"
