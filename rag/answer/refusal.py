@@ -24,8 +24,8 @@ A refusal says what is not covered and what the collection does cover (`refusal_
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from rag.answer.asked import (
     ASKED_FUNDING_RE,
@@ -46,8 +46,10 @@ from rag.answer.evidence import Evidence, coverage, has_all, sentences
 from rag.index.catalog import EXACT
 from rag.messages import REFUSAL, REFUSAL_MORE
 from rag.records import UNKNOWN, Document
+from rag.text import places as rg
 
 COUNT_COVERAGE = 0.3  # share of the question's content a sentence giving the asked count must hold
+HEAD_CHARS = 400  # where a document's own title stands
 ACCEPT = "\x00accept"  # a rule's verdict that ends the checks without refusing
 TOP = 5  # the rules read the best five focused hits
 
@@ -128,7 +130,8 @@ def only_inside(ev: Evidence, g: GateSettings) -> str:
 def mentioned_place_absent(ev: Evidence, g: GateSettings) -> str:
     """A place no document is about but some text mentions: the evidence must name it."""
     for place in ev.analysis.mentioned_places:
-        if not any(place in h.chunk.text for h in ev.hits[:TOP]):
+        names = rg.get(place).names if rg.get(place) else (place,)
+        if not any(n in h.chunk.text for n in names for h in ev.hits[:TOP]):
             return f"现有文件中没有关于{place}的这项内容"
     return ""
 
@@ -172,10 +175,12 @@ def document_absent(ev: Evidence, g: GateSettings) -> str:
             continue
         seen = {h.chunk.doc_id for h in ev.hits[:TOP]}
         if not any(title in (ev.docs[d].meta.title if d in ev.docs else "") or
-                   title in ((ev.ctx.document(d) or Document("", "", "")).text) for d in seen):
+                   title in ((ev.ctx.document(d) or Document("", "", "")).text[:HEAD_CHARS]) for d in seen):
             return f"现有文件中没有《{title}》"
-    named = [p for p in a.places + a.mentioned_places if p in q]
-    found = _named_document(q, named, a.years)
+    named = [p for p in a.places + a.mentioned_places
+             if any(n in q for n in (rg.get(p).names if rg.get(p) else (p,)))]
+    surface = [next((n for n in (rg.get(p).names if rg.get(p) else (p,)) if n in q), p) for p in named]
+    found = _named_document(q, surface, a.years)
     if not named or found is None:
         return ""
     kind, what = found
@@ -197,10 +202,20 @@ def document_absent(ev: Evidence, g: GateSettings) -> str:
     return ""
 
 
+_FIGURE_ASKED_RE = re.compile(r"多少|几[个项件次名人家条]?|率|比例|数量")
+
+
 def year_outside(ev: Evidence, g: GateSettings) -> str:
+    """A year no focus document covers: outside a plan's span and not in its text; for a figure
+    asked of a year, an annual report covers only its own year (its text names other years in
+    passing, its figures are its year's)."""
     focus_docs = _focus_docs(ev)
+    figure = bool(_FIGURE_ASKED_RE.search(ev.analysis.normalized))
     for year in ev.analysis.years:
-        if not any(_year_covered(year, d, ev) for d in focus_docs if d in ev.docs):
+        ok = [d for d in focus_docs if d in ev.docs and _year_covered(year, d, ev)]
+        if figure and ok and all(ev.docs[d].meta.doc_type == "annual_report" for d in ok):
+            ok = [d for d in ok if str(year) in ev.docs[d].meta.period or str(year) in ev.docs[d].meta.title]
+        if not ok:
             return f"现有{_docs_label(focus_docs, ev.docs)}不涉及{year}年"
     return ""
 
@@ -231,7 +246,8 @@ def unit_absent(ev: Evidence, g: GateSettings) -> str:
     if not unit:
         return ""
     pattern = re.compile(unit_pattern(unit.group(1)))
-    if not any(pattern.search(s.text) and (not ev.words or coverage(ev.words, ev.weights, s.text) >= COUNT_COVERAGE)
+    words = [w for w in ev.words if ev.ctx.mentions(w)]  # colloquial words (案子) no text has do not count
+    if not any(pattern.search(s.text) and (not words or coverage(words, ev.weights, s.text) >= COUNT_COVERAGE)
                for h in ev.hits[:TOP] for s in sentences(h)):
         return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
     return ""
@@ -259,7 +275,9 @@ def procedure_absent(ev: Evidence, g: GateSettings) -> str:
     if not action:
         return ""
     objects = [w for w in ev.words if w != action and action not in w]
-    descriptive = re.search(r"是(?:怎么|怎样|如何).*的|怎么样|怎样的", ev.analysis.normalized)  # how it is done, not how to do it
+    q = ev.analysis.normalized
+    descriptive = (re.search(r"是(?:怎么|怎样|如何).*的|怎么样|怎样的", q)  # how it is done, not how to do it
+                   or not re.search(r"我|个人|群众|企业|市民|材料|手续|流程|需要|去哪", q))
     if not ev.ctx.mentions(action) or (objects and not descriptive and not any(
             action in s.text and any(o in s.text for o in objects) for h in ev.hits[:TOP] for s in sentences(h))):
         return f"现有文件没有讲怎么“{action}”"
