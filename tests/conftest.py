@@ -1,7 +1,8 @@
 """Shared fixtures: the fakes in `support/` and small indexes, all offline.
 
 - `corpus_index`: the real five-document corpus indexed with the fake bigram embedding
-  (session scoped, ~2 s); `pipeline`: a pipeline over it;
+  (session scoped, ~2 s); `pipeline`: a pipeline over it; `places_pipeline`: the five
+  documents and the 37 fixture documents of `tests/fixtures/docs` (many places, ~8 s);
 - `small_corpus`: a copy of two corpus files in tmp; `run_cli`: `python -m rag …` in-process;
 - `scripted_llm`: a factory of fake LLMs (`support.fakes.ScriptedGenerator`), as a fixture.
 """
@@ -19,7 +20,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from hypothesis import settings  # noqa: E402
-from support.fakes import CORPUS, ScriptedGenerator, register_fake_embedding  # noqa: E402
+from support.fakes import CORPUS, FIXTURES, ScriptedGenerator, register_fake_embedding  # noqa: E402
 from support.fakes import make_config as _make_config  # noqa: E402
 
 from rag.config import Config  # noqa: E402
@@ -60,6 +61,23 @@ def pipeline(corpus_index):
     from rag.pipeline import Pipeline
 
     cfg, index_dir = corpus_index
+    return Pipeline.from_config(cfg, index_dir)
+
+
+@pytest.fixture(scope="session")
+def places_pipeline(tmp_path_factory):
+    """A pipeline over the five documents and the fixture documents (many places and levels)."""
+    from rag.index.builder import IndexBuilder
+    from rag.pipeline import Pipeline
+
+    docs = tmp_path_factory.mktemp("places-docs")
+    for folder in (CORPUS, FIXTURES / "docs"):
+        for f in folder.iterdir():
+            if f.is_file():
+                shutil.copy(f, docs / f.name)
+    index_dir = tmp_path_factory.mktemp("places-index")
+    cfg = _make_config(index_dir, docs)
+    IndexBuilder(cfg).build(docs, index_dir)
     return Pipeline.from_config(cfg, index_dir)
 
 

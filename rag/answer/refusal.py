@@ -268,6 +268,9 @@ def money_absent(ev: Evidence, g: GateSettings) -> str:
     return ""
 
 
+CITIZEN_RE = re.compile(r"我|个人|群众|企业|市民|材料|手续|流程|需要|去哪")
+
+
 def procedure_absent(ev: Evidence, g: GateSettings) -> str:
     """A how-to question (怎么注册): its action must be in the documents, and in one sentence
     with what it is done to (社会组织)."""
@@ -276,8 +279,10 @@ def procedure_absent(ev: Evidence, g: GateSettings) -> str:
         return ""
     objects = [w for w in ev.words if w != action and action not in w]
     q = ev.analysis.normalized
-    descriptive = (re.search(r"是(?:怎么|怎样|如何).*的|怎么样|怎样的", q)  # how it is done, not how to do it
-                   or not re.search(r"我|个人|群众|企业|市民|材料|手续|流程|需要|去哪", q))
+    # how it is done, not how to do it: "…是怎么…的", or a place's plan asked about ("宁夏打算怎么
+    # 解决…") rather than a citizen's errand (社会组织怎么注册, 我在…怎么申请)
+    descriptive = (re.search(r"是(?:怎么|怎样|如何).*的|怎么样|怎样的", q)
+                   or (ev.analysis.places and not CITIZEN_RE.search(q)))
     if not ev.ctx.mentions(action) or (objects and not descriptive and not any(
             action in s.text and any(o in s.text for o in objects) for h in ev.hits[:TOP] for s in sentences(h))):
         return f"现有文件没有讲怎么“{action}”"
@@ -317,7 +322,8 @@ def low_similarity(ev: Evidence, g: GateSettings) -> str:
 
 
 Rule = Callable[[Evidence, GateSettings], str]
-RULES: tuple[Rule, ...] = (no_hits, unknown_place, filter_contradicts, only_inside, mentioned_place_absent, document_absent, year_outside,
+RULES: tuple[Rule, ...] = (no_hits, unknown_place, filter_contradicts, only_inside, mentioned_place_absent, document_absent,
+                           year_outside,
                            unknown_body, metadata_absent, unit_absent, share_absent, money_absent, procedure_absent,
                            low_coverage, rate_absent, low_similarity)
 

@@ -31,6 +31,24 @@ def doc_chain(meta) -> tuple[str, ...]:
     return chain
 
 
+_LEVEL_ORDER = {rg.PROVINCE: 0, rg.CITY: 1, rg.COUNTY: 2, rg.TOWNSHIP: 3}
+
+
+def own_place_names(meta) -> set[str]:
+    """Every name of the place a document's title and issuer name as its own: in each, the most
+    specific place named, since the others only qualify it ("龙岩市新罗区人民政府东城街道办事处"
+    is 东城街道's, not 龙岩市's); a township the gazetteer lacks counts by its name."""
+    names: set[str] = set()
+    for head in (meta.title, meta.issuer):
+        if not head or head == UNKNOWN:
+            continue
+        found = [(_LEVEL_ORDER.get(m[0].level, 0), m[0].names) for m in rg.find_regions(head)]
+        found += [(_LEVEL_ORDER[rg.TOWNSHIP], (name,)) for name, _, _ in rg.township_names(head)]
+        top = max((level for level, _ in found), default=None)
+        names |= {n for level, ns in found if level == top for n in ns}
+    return names
+
+
 class DocList(list):
     """The indexed documents (DocRecords) with their place → documents maps (see above)."""
 
@@ -38,18 +56,13 @@ class DocList(list):
     _titled: dict[str, set[str]] | None = None
 
     def titled(self) -> dict[str, set[str]]:
-        """Place name → the documents whose title or issuer names it (every name of a known
-        place, and township names): a document is about the places its own title and issuer
-        name, whatever its region field says."""
+        """Place name → the documents whose title or issuer names it as their own (see
+        `own_place_names`): a document is about the places its own title and issuer name,
+        whatever its region field says."""
         if self._titled is None:
             by: dict[str, set[str]] = {}
             for d in self:
-                head = " ".join(x for x in (d.meta.title, d.meta.issuer) if x and x != UNKNOWN)
-                if not head:
-                    continue
-                names = {n for m in rg.find_regions(head) for n in m[0].names}
-                names |= {name for name, _, _ in rg.township_names(head)}
-                for n in names:
+                for n in own_place_names(d.meta):
                     by.setdefault(n, set()).add(d.doc_id)
             self._titled = by
         return self._titled

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rag.errors import FilterError, QuestionError
-from rag.index.catalog import EXACT, INSIDE, DocList, doc_chain
+from rag.index.catalog import EXACT, INSIDE, DocList, doc_chain, own_place_names
 from rag.index.store import DocRecord
 from rag.records import UNKNOWN
 from rag.text import places as rg
@@ -103,10 +103,10 @@ def docs_title(doc_id: str, docs: list[DocRecord]) -> str:
 
 
 def titled_docs(name: str, docs: list[DocRecord]) -> set[str]:
-    """Documents whose title or issuer names the place `name`."""
+    """Documents whose title or issuer names the place `name` as their own."""
     if isinstance(docs, DocList):
         return set(docs.titled().get(name, ()))
-    return {d.doc_id for d in docs if name in d.meta.title or name in d.meta.issuer}
+    return {d.doc_id for d in docs if name in own_place_names(d.meta)}
 
 
 def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
@@ -156,12 +156,19 @@ def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
             a.unknown_places.append(name)
     # a place named as the qualifier of the next one ("永川区胜利路街道") is one place with it, not two
     for outer, inner in zip(list(a.place_docs), list(a.place_docs)[1:]):
-        if outer in a.place_docs and a.place_docs[inner] <= a.place_docs[outer]:
+        if outer in a.place_docs and a.place_docs[inner] <= a.place_docs[outer] and _may_qualify(outer, inner):
             del a.place_docs[outer]
             if outer in a.inside_only:
                 a.inside_only.remove(outer)
     a.years = [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", q)]
     return a
+
+
+def _may_qualify(outer: str, inner: str) -> bool:
+    """`outer` can be the qualifier of `inner`: not a place inside it ("萍乡在江西全省…" names
+    江西 after 萍乡, not as its part); a township the gazetteer lacks may sit under anything."""
+    o, i = rg.get(outer), rg.get(inner)
+    return o is None or i is None or o.name in {x.name for x in rg.chain(i)}
 
 
 def resolve_filters(docs: list[DocRecord], region: str | None = None, doc: str | None = None) -> set[str] | None:

@@ -180,3 +180,15 @@ def test_llama_index_vector_store_index_retrieves_from_our_store(corpus_index):
     hit = next(n for n in nodes if "红顶中介" in n.node.get_content())
     assert hit.node.metadata["doc_id"].startswith("002")
     assert idx.document(hit.node.metadata["doc_id"]).text[hit.node.start_char_idx:hit.node.end_char_idx] == hit.node.text
+
+
+def test_a_documents_own_place_is_the_most_specific_its_title_and_issuer_name():
+    from rag.index.catalog import own_place_names
+    from rag.records import DocMeta
+
+    street = DocMeta(title="新罗区东城街道办事处关于2022年度法治政府建设工作情况的报告",
+                     issuer="龙岩市新罗区人民政府东城街道办事处")
+    assert "东城街道" in own_place_names(street) and not {"龙岩市", "龙岩", "新罗区"} & own_place_names(street)
+    county = DocMeta(title="岳阳县法治政府建设实施方案(2021—2025年)", issuer="岳阳县人民政府")
+    assert "岳阳县" in own_place_names(county) and "岳阳市" not in own_place_names(county)
+    assert own_place_names(DocMeta(title="关于加强法治政府建设的意见")) == set()

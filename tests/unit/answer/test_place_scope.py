@@ -1,0 +1,79 @@
+"""Place scoping on a corpus of many places (the five documents and the fixture documents):
+which place a question is about, whose document answers it, and the gate rules that read the
+places (only_inside, mentioned_place_absent, year_outside) and the how-to rule."""
+
+import re
+
+import pytest
+
+from rag.records import Answer
+
+
+def cited_docs(answer: Answer) -> set[str]:
+    return {c.doc_id.split("_")[0] for c in answer.citations}
+
+
+def check_citations_point_into_sources(pipeline, answer: Answer) -> None:
+    assert answer.citations
+    for c in answer.citations:
+        assert pipeline.index.document(c.doc_id).text[c.start:c.end] == c.text
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)} == {c.n for c in answer.citations}
+
+
+def test_a_city_with_only_a_street_offices_report_is_not_answered_from_it(places_pipeline):
+    # 东城街道's report (issued by 龙岩市新罗区人民政府东城街道办事处) is not 龙岩市's document
+    a = places_pipeline.ask("龙岩市2022年办理了多少件行政处罚案件?")
+    assert a.refused and a.refusal_rule == "only_inside" and "东城街道" in a.text
+    b = places_pipeline.ask("新罗区东城街道2022年办理了多少件一般程序案件?")
+    assert not b.refused and "41件" in b.text and cited_docs(b) == {"b01"}
+    check_citations_point_into_sources(places_pipeline, b)
+
+
+def test_a_province_framing_a_city_is_not_a_comparison(places_pipeline):
+    a = places_pipeline.ask("萍乡在江西全省率先完成了哪项服务大厅建设?")
+    assert not a.refused and "免证办理" in a.text
+    assert not a.text.startswith("萍乡:") and cited_docs(a) == {"001"}  # one answer, from 萍乡's article
+
+
+def test_a_place_only_mentioned_must_be_in_the_evidence(places_pipeline):
+    # 南宫市 appears only in 威县's news item, which says nothing about its legal advisers' funds
+    a = places_pipeline.ask("南宫市的法律顾问每年经费是多少?")
+    assert a.refused and a.refusal_rule == "mentioned_place_absent" and "南宫市" in a.text
+    b = places_pipeline.ask("南宫市交流了什么工作经验?")
+    assert not b.refused and "府院联动" in b.text and cited_docs(b) == {"b08"}
+
+
+def test_a_reports_figures_are_of_its_own_year(places_pipeline):
+    a = places_pipeline.ask("东城街道2021年培育了多少名法律明白人?")
+    assert a.refused and a.refusal_rule == "year_outside" and "2021" in a.text
+    b = places_pipeline.ask("东城街道2022年培育了多少名法律明白人?")
+    assert not b.refused and b.text.startswith("数字:140名")  # the count in 名, not "培训3期"
+
+
+@pytest.mark.parametrize("question, answered", [
+    ("社会组织怎么注册?", False),  # a citizen's errand the documents do not explain
+    ("法律援助怎么申请?", False),
+    ("宁夏打算怎么解决政府部门之间“信息孤岛”的问题?", True),  # what a place's plan intends
+])
+def test_how_to_questions(places_pipeline, question, answered):
+    a = places_pipeline.ask(question)
+    assert a.refused != answered, a.text
+    assert answered or a.refusal_rule == "procedure_absent"
+
+
+def test_a_who_question_naming_no_place_gets_each_places_office(places_pipeline):
+    a = places_pipeline.ask("规范性文件清理由哪个部门牵头?")
+    lines = a.text.splitlines()
+    assert lines[0].startswith("据《利通区法治政府建设实施方案") and "区政府法制办" in lines[1]
+    assert lines[-1].startswith("另据《昌吉回族自治州") and "牵头单位:州司法局" in lines[-1]
+    assert cited_docs(a) == {"002", "a04"}
+    check_citations_point_into_sources(places_pipeline, a)
+    one = places_pipeline.ask("在利通区办营业执照找哪个部门?")  # a place named: its office only
+    assert "另据" not in one.text and cited_docs(one) == {"002"}
+
+
+def test_a_who_question_is_not_answered_with_an_unrelated_measures_office(places_pipeline):
+    # 黔南州's draft plan has no measure on 行政复议体制改革; its 深化简政放权 measure is led by
+    # 州政务服务中心, which must not be offered as the answer
+    a = places_pipeline.ask("黔南州规划里深化行政复议体制改革由哪个部门牵头?")
+    assert "州政务服务中心" not in a.text and not a.text.startswith("牵头单位")
