@@ -134,9 +134,12 @@ def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
             for doc_id in titled_docs(n, docs):
                 matched[doc_id] = EXACT
         found[name] = matched
+    adjacent: set[tuple[str, str]] = set()
     for i, (name, region, s, e) in enumerate(named):
         matched = found[name]
         parent = named[i - 1] if i and named[i - 1][3] == s else None  # "义乌市胜利路街道": named under a place
+        if parent is not None:
+            adjacent.add((parent[0], name))
         if parent is not None and matched:
             under = found[parent[0]]
             if not set(matched) <= set(under) and not any(parent[0] in docs_title(d, docs) for d in matched):
@@ -154,9 +157,13 @@ def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
             a.mentioned_places.append(name)
         else:
             a.unknown_places.append(name)
-    # a place named as the qualifier of the next one ("永川区胜利路街道") is one place with it, not two
+    # a place named as the qualifier of the next one ("永川区胜利路街道", "义乌稠城街道") is one place
+    # with it, not two: written right before it, or holding all its documents
     for outer, inner in zip(list(a.place_docs), list(a.place_docs)[1:]):
-        if outer in a.place_docs and a.place_docs[inner] <= a.place_docs[outer] and _may_qualify(outer, inner):
+        if outer not in a.place_docs or not _may_qualify(outer, inner):
+            continue
+        if (a.place_docs[inner] <= a.place_docs[outer]
+                or ((outer, inner) in adjacent and a.place_docs[inner] <= set(found.get(outer, ())))):
             del a.place_docs[outer]
             if outer in a.inside_only:
                 a.inside_only.remove(outer)

@@ -77,3 +77,11 @@ def test_a_who_question_is_not_answered_with_an_unrelated_measures_office(places
     # 州政务服务中心, which must not be offered as the answer
     a = places_pipeline.ask("黔南州规划里深化行政复议体制改革由哪个部门牵头?")
     assert "州政务服务中心" not in a.text and not a.text.startswith("牵头单位")
+
+
+def test_a_place_written_before_another_qualifies_it(places_pipeline):
+    # "义乌稠城街道" is 稠城街道 (of 义乌市), not 义乌市's plan and 稠城街道 side by side
+    a = places_pipeline.ask("新罗区东城街道和义乌稠城街道的法律顾问,一年分别审查(审核)了多少份合同协议?")
+    assert "58份" in a.text and "83份" in a.text
+    assert cited_docs(a) == {"b01", "b13"}
+    check_citations_point_into_sources(places_pipeline, a)
