@@ -464,8 +464,9 @@ def _is_heading(s: Sentence) -> bool:
     local = s.start - s.chunk.start
     line_end = s.chunk.text.find("\n", local)
     whole_line = (local == 0 or s.chunk.text[local - 1] == "\n") and line_end == local + len(s.text)
-    return whole_line and len(s.text) <= 40 and not re.search(r"[。;!?]$", s.text) and bool(
-        _HEADING_LABEL_RE.match(s.text))
+    if not whole_line or len(s.text) > 40 or re.search(r"[。;!?]$", s.text):
+        return False
+    return bool(_HEADING_LABEL_RE.match(s.text)) or _bare(s.text) == _bare(s.hit.title)  # or the document's title
 
 
 def _strip_label(text: str) -> str:

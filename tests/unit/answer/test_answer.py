@@ -238,3 +238,9 @@ def test_an_answer_from_one_places_document_says_whose_it_is(pipeline):
 def test_a_filter_that_contradicts_the_question_is_said(pipeline):
     a = pipeline.ask("宁夏要求哪年前实现五级网上政务全覆盖?", region="陕西")
     assert a.refused and a.refusal_rule == "filter_contradicts" and "所选的查找范围" in a.text
+
+
+def test_the_documents_title_is_not_an_answer_sentence(pipeline):
+    a = pipeline.ask("萍乡说要全力建设哪三种类型的法治政府?")
+    assert all(t in a.text for t in ("服务型", "善治型", "阳光型")), a.text
+    assert not body(a).startswith("全力建设服务型法治政府[")  # the article's title line
