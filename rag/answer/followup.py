@@ -20,6 +20,7 @@ from rag.models.generate import Generator, Messages, check_messages
 from rag.text import places as rg
 
 _MARKER_RE = re.compile(r"^(?:那么|那|还有|另外|再问一下|再问|然后|而|其中|这项任务|这项工作|这项|这个|该项|它)\s*")
+_REFERS_RE = re.compile(r"^(?:那么?)?(?:这项任务|这项工作|这项|这个|这些|该项|该|此项|它|其)")  # points back at the topic
 _TAIL_RE = re.compile(r"(?:的)?(?:呢|怎么样|如何|情况如何|情况呢)?[?？。!！\s]*$")
 _YEAR_RE = re.compile(r"(?:19|20)\d{2}年(?:度)?")
 # a question's ask: what it wants to know about its topic ("由哪个单位牵头", "哪年前", "多少件")
@@ -100,6 +101,12 @@ def rewrite(question: str, prev: str, words=None) -> str:
         frame = [m.group(0) for m in _ASK_RE.finditer(prev)]
         place = "、".join(places) or "、".join(n for n, _, _ in _places(prev))
         return place + core + "".join(frame[-1:]) + "?"
+    if len(re.sub(r"[^\u4e00-\u9fff]", "", rest)) > 2 * SHORT and len(content) >= 3 and not _REFERS_RE.match(q):
+        # a whole question of its own after 那/还有, asked in the same place ("那乡镇(街道)履行职责
+        # 事项清单要什么时候前编制完成?"): the previous place and year, not the previous topic
+        context = ("" if places else "".join(n for n, _, _ in _places(prev))) + (
+            "" if years else "".join(_YEAR_RE.findall(prev)))
+        return context + core + ("?" if not core.endswith("?") else "")
     return _swap(_topic(prev), places, years) + core + ("?" if not core.endswith("?") else "")
 
 
