@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # who-question about something no measure covers is answered from sentences (or refused), not from
 # the nearest measure's offices (chosen on the dev split: answerable department questions >= 0.58)
 DUTY_COVERAGE = 0.5
-OTHER_PLACE_COVERAGE = 0.8  # another place's measure this close to the best one's coverage is named too
+OTHER_PLACE_COVERAGE = 0.8
+DEADLINE_SCORE = 0.6  # a sentence naming a deadline this close to the best one's score answers a when-question  # another place's measure this close to the best one's coverage is named too
 
 
 @dataclass
@@ -174,7 +175,8 @@ class ExtractiveAnswerer:
                 cov = coverage(words, weights, s.text) if words else 0.0
                 bonus = 0.0
                 if qtype == "deadline" and re.search(r"\d{4}年", s.text):
-                    bonus += 0.25
+                    # a deadline ("2021年11月17日前", "2023年底前") over a year in passing ("(2021—2025年)")
+                    bonus += 0.25 if find_deadlines(s.text) else 0.1
                 if qtype == "target" and (PCT_RE.search(s.text) or NUMBER_RE.search(s.text)):
                     bonus += 0.25
                 if slot is not None and slot.search(s.text):
@@ -190,6 +192,12 @@ class ExtractiveAnswerer:
         if not ranked:
             return
         best = ranked[0]
+        if qtype == "deadline" and not find_deadlines(best.text):
+            # the best sentence names no deadline: one of the same document that does, and is
+            # nearly as close to the question, answers instead (the notice's 2021年11月17日前, not
+            # its title's 2021—2025年)
+            best = next((s for s in ranked[1:] if s.chunk.doc_id == best.chunk.doc_id and find_deadlines(s.text)
+                         and s.score >= DEADLINE_SCORE * best.score), best)
         chosen = [best]
         same = [s for s in sentences(best.hit) if not _is_heading(s)]
         idx = next((i for i, s in enumerate(same) if s.start == best.start), len(same))
@@ -235,7 +243,11 @@ class ExtractiveAnswerer:
                 continue
             if len(out) >= limit or other.section_path == c.section_path:
                 break
+            if out and len(other.section_path) != len(out[0].chunk.section_path):
+                break  # the items are siblings: a heading of another level ends them
             first = sentences(Hit(other, hit.score, hit.rank, hit.title, hit.meta))[:1]
+            if not first or _is_heading(first[0]):
+                break
             out += first
         return out
 

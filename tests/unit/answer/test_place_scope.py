@@ -85,3 +85,11 @@ def test_a_place_written_before_another_qualifies_it(places_pipeline):
     assert "58份" in a.text and "83份" in a.text
     assert cited_docs(a) == {"b01", "b13"}
     check_citations_point_into_sources(places_pipeline, a)
+
+
+def test_a_when_question_is_answered_with_a_deadline_not_a_plans_span(places_pipeline):
+    a = places_pipeline.ask("对广西法治政府建设实施方案征求意见稿提意见,截止到什么时候?")
+    assert a.text.startswith("时间:2021年11月17日前")  # not the 2025 of "(2021—2025年)" in the title
+    # the lead-in "…通过以下方式提出意见:" is completed by its items, and only by them
+    assert "电子邮件" in a.text and "信函" in a.text and "总体目标" not in a.text
+    check_citations_point_into_sources(places_pipeline, a)
