@@ -19,6 +19,7 @@ from rag.index.catalog import EXACT
 from rag.messages import TRUNCATED
 from rag.records import Chunk, Hit
 from rag.text import places as rg
+from rag.text.everyday import documentary
 
 if TYPE_CHECKING:  # pragma: no cover
     from rag.retrieve.hybrid import SearchResult
@@ -141,6 +142,7 @@ class Evidence:
         field_name = metadata_field(a.normalized)
         places = a.places + a.mentioned_places + [rg.get(p).short for p in a.places if rg.get(p)]
         words = keywords(field_words(a.normalized, field_name), places, ctx.words)
+        words = list(dict.fromkeys(d for d in (documentary(w, ctx.mentions) for w in words) if d))
         return cls(
             question=question, standalone=standalone, result=result, ctx=ctx,
             hits=focus(result.hits, a), words=words, weights=ctx.idf(words) if words else {},

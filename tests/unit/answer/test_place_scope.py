@@ -93,3 +93,12 @@ def test_a_when_question_is_answered_with_a_deadline_not_a_plans_span(places_pip
     # the lead-in "…通过以下方式提出意见:" is completed by its items, and only by them
     assert "电子邮件" in a.text and "信函" in a.text and "总体目标" not in a.text
     check_citations_point_into_sources(places_pipeline, a)
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("东城街道的执法队去年办了多少件案子?", "41件"),  # 案子 = 案件; 去年 is no topic
+    ("我在岳阳县开公司,同一类检查一年最多能来几次?", "不超过1次"),  # 公司 = 企业
+])
+def test_everyday_words_are_read_as_the_documents_words(places_pipeline, question, fact):
+    a = places_pipeline.ask(question)
+    assert not a.refused and fact in a.text, a.text
