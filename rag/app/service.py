@@ -367,7 +367,7 @@ class Service:
                 now = time.monotonic()
                 if now - last >= STREAM_EVERY:
                     last = now
-                    yield ChatEvent("pending", view.pending_html(view.shown(text, self.mask)))
+                    yield ChatEvent("pending", view.pending_html(text, self.mask))
             if final is None:
                 raise RuntimeError("the answerer produced no final answer")
             if cut:

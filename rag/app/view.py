@@ -404,11 +404,11 @@ def answer_html(answer: Answer, passages: dict[int, Passage] | None = None, scop
     return "".join(parts)
 
 
-def pending_html(text: str) -> str:
+def pending_html(text: str, mask: bool = True) -> str:
     """A message while the answer streams in."""
     if not text:
         return '<div class="rag-pending">正在检索相关文件…</div>'
-    return f'<div class="rag-answer rag-streaming rag-content">{text_html(text)}</div>'
+    return f'<div class="rag-answer rag-streaming rag-content">{text_html(shown(text, mask))}</div>'
 
 
 def stopped_html(text: str = "") -> str:

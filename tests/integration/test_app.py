@@ -130,8 +130,9 @@ def _answer(text=f"答案{XSS}[1]", cite_text="各部门应当执行。") -> Ans
 def test_answer_html_escapes_everything_and_has_sources():
     html = view.answer_html(_answer())
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert '<sup class="rag-ref">[1]</sup>' in html
+    assert '<sup class="rag-ref" role="button" tabindex="0" title="查看来源 1">[1]</sup>' in html  # opens source 1
     assert '<details class="rag-src"' in html and "<mark>各部门应当执行。</mark>" in html
+    assert "rag-open-doc" not in html  # no passage read from the index: no link into the document
     assert "\n" not in html  # the chatbot runs Markdown: no blank line may end the HTML block
     refused = view.answer_html(Answer(question="q", text="资料中没有。", refused=True))
     assert "rag-refused" in refused and "rag-sources" not in refused
@@ -158,7 +159,9 @@ def test_document_html_by_section_is_escaped():
     sections = [Section((), 0, "", 0, s1), Section(("一、总则",), 1, "一、总则", s1, len(text), s1 + 4)]
     html = view.document_html(doc, sections, [("地区", XSS)])
     assert "<script>" not in html
-    assert "<h3>一、总则</h3>" in html and 'href="#rag-sec-1"' in html and "正文。" in html
+    assert "<h3>一、总则" in html and 'href="#rag-sec-1"' in html and "正文。" in html
+    assert 'id="rag-toc"' in html and html.count('class="rag-totop" href="#rag-toc"') == 2  # bar and heading
+    assert "rag-target" not in html
 
 
 def test_duty_table_and_document_rows(app_pipeline):
@@ -339,8 +342,12 @@ def test_app_starts_and_explains_a_missing_index(tmp_path):
         error = e
     demo = build_app(error, cfg)
     svc = demo.rag_service
-    assert "索引不存在:请先运行 make index" in svc.status()
-    assert "make index" in list(svc.chat("问题", []))[-1].html
+    assert "索引不存在:请先运行 make index" in svc.status()  # maintainers (维护 tab): what to run
+    public = svc.public_status()  # citizens: one sentence, no command
+    assert "文件库还没有建立" in public and "make index" not in public and "rag-status-error" in public
+    chat = list(svc.chat("问题", []))[-1].html
+    assert "文件库还没有建立" in chat and "make index" not in chat
+    assert "make index" in svc.admin_status()  # the last problem, in the maintainers' words
     assert svc.doc_choices() == [("全部文件", "")] and svc.documents() == []
     assert "make index" in user_message(error)
 
