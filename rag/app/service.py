@@ -172,7 +172,7 @@ def suggest_followups(sections: list, citation: Citation, meta, question: str, k
     if parent and parent in by_path and topic_of(by_path[parent].heading):
         topics.insert(min(2, len(topics)), topic_of(by_path[parent].heading))
     place = meta.region if getattr(meta, "region", UNKNOWN) not in (UNKNOWN, "", None) else ""
-    report = getattr(meta, "doc_type", "") in ("annual_report", "news_report")
+    report = getattr(meta, "doc_type", "") == "annual_report"  # what was done, not what is required
     out: list[str] = []
     for t in topics:
         if t in question or any(t in q for q in out):

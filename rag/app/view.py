@@ -362,7 +362,7 @@ def scope_html(scopes: Sequence[Scope], filters: str = "") -> str:
         if sc.place:
             bits.append(f'<span class="rag-scope-place">{esc(sc.place)}</span>')
         if sc.period:
-            ended = '<span class="rag-badge rag-badge-old" title="文件的实施时期已经结束">已到期</span>' if sc.ended else ""
+            ended = '<span class="rag-badge rag-badge-old" title="文件所定的实施时期已经结束">实施期已结束</span>' if sc.ended else ""
             bits.append(f'<span class="rag-scope-period">{esc(sc.period)}</span>{ended}')
         if sc.sections:
             bits.append(f'<span class="rag-scope-sec">章节:{esc(";".join(sc.sections))}</span>')

@@ -100,7 +100,7 @@ def test_the_scope_line_says_document_place_period_and_draft():
     assert sc.place == "宁夏回族自治区吴忠市利通区" and sc.period == "2016—2020年" and sc.draft and sc.ended
     html = view.scope_html([sc], filters="「宁夏回族自治区」的文件")
     for part in ("《利通区法治政府建设实施方案(2016—2020年)》", "征求意见稿", "宁夏回族自治区吴忠市利通区",
-                 "2016—2020年", "已到期", "5.加强市场监管", "只在「宁夏回族自治区」的文件中查找"):
+                 "2016—2020年", "实施期已结束", "5.加强市场监管", "只在「宁夏回族自治区」的文件中查找"):
         assert part in html, part
     adopted = view.doc_scope("003", DocMeta(title="陕西省方案", region="陕西省", province="陕西省", period="2021-2025"))
     assert not adopted.draft and adopted.place == "陕西省"
