@@ -156,7 +156,9 @@ PAGE_JS = r"""
     if (ta && ta.value.trim() && busy()) queued = true;
   };
   document.addEventListener("click", (e) => {
-    if (e.target instanceof Element && e.target.closest("#rag-ask")) onSend();
+    if (!(e.target instanceof Element)) return;
+    if (e.target.closest("#rag-ask")) onSend();
+    if (e.target.closest("#rag-stop")) queued = false;  // a queued question stays in the box, to send again
   }, true);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.target instanceof Element &&

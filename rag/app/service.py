@@ -20,6 +20,7 @@ import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -207,6 +208,7 @@ class Service:
         self._lock = threading.Lock()
         self._last_try = 0.0
         self._problem: tuple[float, str] | None = None  # (when, maintainers' message) of the last failure
+        self._stops: OrderedDict[str, None] = OrderedDict()  # sessions whose answer is to stop (停止)
 
     # -------------------------------------------------------------- the pipeline
     def current(self):
@@ -379,6 +381,19 @@ class Service:
                 log.exception("question failed: %r", question[:200])
             self.note_problem(e)
             yield ChatEvent("error", view.error_html(public_message(e)))
+
+    def request_stop(self, session: str | None) -> None:
+        """停止: the session's answer ends at its next streamed piece (`should_stop`)."""
+        with self._lock:
+            self._stops[session or ""] = None
+            self._stops.move_to_end(session or "")
+            while len(self._stops) > int(self.cfg.app.max_sessions):
+                self._stops.popitem(last=False)
+
+    def should_stop(self, session: str | None) -> bool:
+        """Whether the session asked to stop since it last asked (the request is used up)."""
+        with self._lock:
+            return self._stops.pop(session or "", False) is None
 
     @property
     def mask(self) -> bool:

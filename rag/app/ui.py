@@ -14,8 +14,9 @@ and are shown only to a visitor who passed the login (when one is set) or who is
 
 Questions: the send button and Enter are one event with `trigger_mode="always_last"`, so a
 question sent while an answer is pending is sent when that answer is done (the box keeps it, and
-the page says so); 停止 cancels the answer; the chatbot's retry button asks the last question
-again. The server cuts a question to `question.max_chars` and says so in the answer.
+the page says so), and so does the chatbot's retry button (the last question again); 停止 ends
+the answer at its next streamed piece. The server cuts a question to `question.max_chars` and
+says so in the answer.
 
 API endpoints (gradio_client): `ask(question, region="", doc="") -> (answer, citations)` and
 `departments(query, region="", k=20) -> list of rows`. The UI's own events are private. The
@@ -61,11 +62,13 @@ def launch_style() -> dict:
     return {"theme": theme, "css": CSS, "js": script.PAGE_JS}
 
 
-def info(message: str, duration: float = 3) -> None:
-    """A toast in Chinese (Gradio's default title is "Info"; the message is HTML: escaped)."""
+def info(message: str, duration: float = 3, data: str = "") -> None:
+    """A toast in Chinese (Gradio's default title is "Info"; the message is HTML: escaped),
+    with `data` (an id) after it, marked as such."""
     import gradio as gr
 
-    gr.Info(view.esc(message), duration=duration, title="提示")
+    extra = f' <span class="rag-content">{view.esc(data)}</span>' if data else ""
+    gr.Info(view.esc(message) + extra, duration=duration, title="提示")
 
 
 def api_error(e: BaseException):
@@ -231,15 +234,24 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
     # -- asking
     outs = [question, chatbot, messages, turns, stored, ask_btn, stop_btn, ask_note, status]
 
-    def answer(q, msgs, ts, r, d):
+    def answer(q, msgs, ts, r, d, session):
         """The updates of one question: the box emptied and the button busy, the answer as it
-        streams, then the turn kept (in the session and in the browser)."""
+        streams (until it is done or 停止 is pressed), then the turn kept (in the session and in
+        the browser)."""
         shown = q[:limit]  # the server's limit: the answer says that the question was cut
         msgs = msgs + [{"role": "user", "content": view.question_html(shown, svc.mask)},
                        {"role": "assistant", "content": view.pending_html("")}]
+        svc.should_stop(session)  # a stop pressed before this question does not stop it
         yield {question: "", chatbot: msgs, messages: msgs, ask_btn: gr.update(value=BUSY),
-               stop_btn: gr.update(visible=True), ask_note: ""}
-        for ev in svc.chat(q, ts, r, d, msg_index=len(msgs) - 1):
+               stop_btn: gr.update(visible=True, value="停止"), ask_note: ""}
+        events = svc.chat(q, ts, r, d, msg_index=len(msgs) - 1)
+        for ev in events:
+            if ev.kind == "pending" and svc.should_stop(session):
+                events.close()
+                kept = ev.html.replace(" rag-streaming", "") if "rag-streaming" in ev.html else ""
+                msgs = msgs[:-1] + [{"role": "assistant", "content": kept + view.stopped_html()}]
+                yield {chatbot: msgs, messages: msgs, ask_btn: gr.update(value=SEND), stop_btn: gr.update(visible=False)}
+                return
             msgs = msgs[:-1] + [{"role": "assistant", "content": ev.html}]
             if ev.kind == "pending":
                 yield {chatbot: msgs, messages: msgs}
@@ -251,22 +263,7 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
                 out.update({chatbot: msgs, messages: msgs, turns: ts, stored: stored_turns(ts, svc.mask)})
             yield out
 
-    def on_ask(q, msgs, ts, r, d, evt: gr.EventData):
-        data = getattr(evt, "_data", None)
-        picked = data.get("value") if isinstance(data, dict) else None  # an example of the empty chat
-        if isinstance(picked, dict) and isinstance(picked.get("text"), str):
-            q = picked["text"]
-        q = (q if isinstance(q, str) else "").strip()
-        if not q:
-            yield {ask_note: EMPTY_HINT}
-            return
-        yield from answer(q, msgs or [], ts or [], r, d)
-
-    ask_ev = gr.on([ask_btn.click, question.submit, chatbot.example_select], on_ask,
-                   [question, messages, turns, region, doc], outs, trigger_mode="always_last",
-                   show_progress="hidden", **PRIVATE)
-
-    def on_retry(msgs, ts, r, d):
+    def retry(msgs, ts, r, d, session):
         """Ask the last question again (its answer and turn are replaced)."""
         msgs, ts = list(msgs or []), list(ts or [])
         users = [i for i, m in enumerate(msgs) if m.get("role") == "user"]
@@ -276,22 +273,36 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
         i = users[-1]
         turn = next((t for t in ts if t.get("msg_index") == i + 1), None)
         q = turn["question"] if turn else _unescape_question(msgs[i].get("content"))
-        msgs, ts = msgs[:i], [t for t in ts if t.get("msg_index", 0) < i]
-        yield from answer(q, msgs, ts, r, d)
+        yield from answer(q, msgs[:i], [t for t in ts if t.get("msg_index", 0) < i], r, d, session)
 
-    retry_ev = chatbot.retry(on_retry, [messages, turns, region, doc], outs, show_progress="hidden", **PRIVATE)
+    def on_ask(q, msgs, ts, r, d, evt: gr.EventData, request: gr.Request):
+        """One event for the send button, Enter, an example of the empty chat and the chatbot's
+        retry button, so that any of them sent while an answer is pending waits for it."""
+        session = getattr(request, "session_hash", None)
+        data = getattr(evt, "_data", None)
+        picked = data.get("value") if isinstance(data, dict) else None
+        if isinstance(picked, dict) and isinstance(picked.get("text"), str):  # an example
+            q = picked["text"]
+        elif isinstance(data, dict) and "index" in data:  # the retry button of the last answer
+            yield from retry(msgs, ts, r, d, session)
+            return
+        q = (q if isinstance(q, str) else "").strip()
+        if not q:
+            yield {ask_note: EMPTY_HINT}
+            return
+        yield from answer(q, msgs or [], ts or [], r, d, session)
 
-    def on_stop(msgs):
-        msgs = list(msgs or [])
-        if msgs and msgs[-1].get("role") == "assistant":
-            content = str(msgs[-1].get("content") or "")
-            if "rag-pending" in content or "rag-streaming" in content:
-                kept = content.replace(" rag-streaming", "") if "rag-streaming" in content else ""
-                msgs[-1] = {"role": "assistant", "content": kept + view.stopped_html()}
-        return msgs, msgs, gr.update(value=SEND), gr.update(visible=False)
-
-    stop_btn.click(on_stop, messages, [chatbot, messages, ask_btn, stop_btn], cancels=[ask_ev, retry_ev],
+    gr.on([ask_btn.click, question.submit, chatbot.example_select, chatbot.retry], on_ask,
+                   [question, messages, turns, region, doc], outs, trigger_mode="always_last",
                    show_progress="hidden", **PRIVATE)
+
+    def on_stop(request: gr.Request):
+        """停止: the answer ends at its next streamed piece, keeping what it has said (not a
+        Gradio `cancels`, whose race with the stream can show an error on the chat)."""
+        svc.request_stop(getattr(request, "session_hash", None))
+        return gr.update(value="正在停止…")
+
+    stop_btn.click(on_stop, None, stop_btn, show_progress="hidden", **PRIVATE)
 
     def on_clear():
         return [], [], [], [], None, gr.update(visible=False), "", ""
@@ -329,7 +340,7 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
         except FeedbackRefused as e:
             info(str(e))
             return None, gr.update(visible=False)
-        info(f"已生成评测草稿 {rec['id']}", duration=4)
+        info("已生成评测草稿", duration=4, data=rec["id"])
         return None, gr.update(visible=False)
 
     draft_btn.click(on_draft, disliked, [disliked, draft_box], show_progress="hidden", **PRIVATE)

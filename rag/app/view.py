@@ -591,7 +591,7 @@ def document_html(doc, sections: Sequence[Section], meta_rows: Sequence[tuple[st
                             f'<div class="rag-doc-text rag-content">{own_html(lo, hi)}</div></section>')
     if not secs and text:
         body.append(f'<section class="rag-doc-sec"><div class="rag-doc-text rag-content">{own_html(0, len(text))}</div></section>')
-    meta = "".join(f"<dt>{esc(k)}</dt><dd>{esc(shown(v, mask))}</dd>" for k, v in meta_rows)
+    meta = "".join(f'<dt>{esc(k)}</dt><dd class="rag-content">{esc(shown(v, mask))}</dd>' for k, v in meta_rows)
     title = doc.meta.title if doc.meta.title != UNKNOWN else "(未命名文件)"
     if draft is None:
         draft = is_draft(doc.meta, doc.text)
