@@ -40,6 +40,7 @@ footer, .gradio-container > footer { display: none !important; }
 /* chat */
 #rag-chat { height: calc(100vh - 250px) !important; height: calc(100dvh - 250px) !important; min-height: 300px;
   max-height: 900px; }
+#rag-chat .message-row:has(.rag-pending, .rag-streaming) .message-buttons { visibility: hidden; }
 #rag-chat .rag-placeholder { text-align: center; color: var(--body-text-color-subdued); line-height: 1.8; }
 #rag-chat .rag-placeholder strong { font-size: 1.15rem; color: var(--body-text-color); }
 #rag-chat button.example { border: 1px solid var(--border-color-primary); border-radius: 10px;
@@ -119,7 +120,9 @@ button.rag-copy:hover { color: var(--body-text-color); text-decoration: underlin
 table.rag-cards { width: 100%; border-collapse: collapse; font-size: .9rem; margin: 0; }
 table.rag-cards caption { caption-side: top; text-align: left; padding: 6px 10px; font-size: .82rem;
   color: var(--body-text-color-subdued); }
-.rag-table-wrap table.rag-cards th, .rag-table-wrap table.rag-cards td { border: 0; }
+.rag-table-wrap table.rag-cards, .rag-table-wrap table.rag-cards th, .rag-table-wrap table.rag-cards td,
+.rag-table-wrap table.rag-cards tr { border: 0; }
+.rag-table-wrap table.rag-cards td { border-top: 1px solid var(--border-color-primary); }
 .rag-docs-table .rag-col-2, .rag-docs-table .rag-col-3, .rag-docs-table .rag-col-6, .rag-duty-table .rag-col-3 { white-space: nowrap; }
 table.rag-cards th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left;
   padding: 6px 8px; font-weight: 600; white-space: nowrap; z-index: 1; }
@@ -186,16 +189,21 @@ a.rag-totop:hover { text-decoration: underline; }
   .rag-search-row > button { flex: 1 1 auto !important; }
   .rag-header h1 { font-size: 1.15rem; }
   .rag-header p { display: none; }
-  #rag-chat { height: calc(100vh - 200px) !important; height: calc(100dvh - 200px) !important; min-height: 260px; }
+  #rag-chat { height: calc(100vh - 222px) !important; height: calc(100dvh - 222px) !important; min-height: 260px; }
   .rag-table-wrap { max-height: none; overflow: visible; border: none; }
   table.rag-cards, table.rag-cards tbody, table.rag-cards tr, table.rag-cards td { display: block; width: auto !important; }
   table.rag-cards thead { display: none; }
   table.rag-cards caption { display: block; padding: 4px 2px; }
   table.rag-cards tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 0 0 8px; padding: 6px 10px; }
   table.rag-cards td { border: none; padding: 2px 0; display: grid; grid-template-columns: 4.6em minmax(0, 1fr); gap: 8px; }
-  table.rag-cards td::before { content: attr(data-label); color: var(--body-text-color-subdued); font-size: .8rem; }
+  table.rag-cards td::before { content: attr(data-label); color: var(--body-text-color-subdued); font-size: .8rem;
+    white-space: nowrap; flex: 0 0 auto; }
   table.rag-cards td.rag-col-0 { display: block; font-weight: 600; margin-bottom: 2px; }
   table.rag-cards td.rag-col-0::before { display: none; }
+  .rag-table-wrap table.rag-cards tr { border: 1px solid var(--border-color-primary); }
+  .rag-table-wrap table.rag-cards td { border-top: 0; }
+  table.rag-docs-table td:not(.rag-col-0) { display: inline-flex; gap: 4px; margin-right: 12px; }
+  table.rag-docs-table td.rag-col-5 { display: flex; }
   .rag-doc { max-height: none; overflow: visible; padding: 10px 12px; }
   .rag-doc-bar { top: 0; margin: -10px -12px 6px; padding: 6px 12px; }
   .rag-doc dl.rag-facts { grid-template-columns: max-content minmax(0, 1fr); }

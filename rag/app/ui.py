@@ -195,6 +195,8 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
                     scope_now = gr.HTML("", elem_classes="rag-scope-now", js_on_load=None)
                     scope_clear = gr.Button("取消范围", size="sm", variant="secondary", scale=0, min_width=0,
                                             elem_id="rag-scope-clear")
+                gr.HTML(f'<div class="rag-ask-status" data-max="{limit}" aria-live="polite"><span class="rag-queued">'
+                        '</span><span class="rag-count"></span></div>', js_on_load=None, elem_id="rag-ask-status")
                 with gr.Row(elem_classes="rag-ask-row", equal_height=True):
                     question = gr.Textbox(label="问题", placeholder="输入你的问题,按回车发送",
                                           show_label=False, scale=6, min_width=0, lines=1, max_lines=4,
@@ -202,8 +204,6 @@ def chat_tab(svc: Service, cfg, status) -> SimpleNamespace:
                                           container=False)
                     ask_btn = gr.Button(SEND, variant="primary", scale=0, min_width=76, elem_id="rag-ask")
                     stop_btn = gr.Button("停止", variant="stop", scale=0, min_width=76, visible=False, elem_id="rag-stop")
-                gr.HTML(f'<div class="rag-ask-status" data-max="{limit}" aria-live="polite"><span class="rag-queued">'
-                        '</span><span class="rag-count"></span></div>', js_on_load=None, elem_id="rag-ask-status")
                 ask_note = gr.HTML("", elem_classes="rag-ask-note", elem_id="rag-ask-note", js_on_load=None)
             with gr.Column(scale=1, min_width=240, elem_classes="rag-side"):
                 gr.Markdown("#### 提问范围\n只在所选地区或文件中查找,对之后的提问生效。")

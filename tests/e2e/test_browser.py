@@ -347,6 +347,13 @@ def test_a_citizen_on_a_phone_and_an_official_at_a_desk(citizen_app, browser, sh
     p.answered(5)
     expect(page.locator("#rag-chat .message.user").last).to_contain_text(asked)
 
+    # -- a pasted question over the limit: the counter says so, the server cuts it and says so
+    box.fill("营业执照找哪个部门" + "办" * 2491)
+    expect(page.locator(".rag-ask-status .rag-over")).to_contain_text("超出 500 字")
+    send.click()
+    p.answered(6)
+    expect(page.locator("#rag-chat .message-row").last.locator(".rag-notice")).to_contain_text("已截取前 2000 个字")
+
     # -- 清空对话 clears the chat and the browser's copy
     if size == "phone":
         page.locator("#rag-clear").scroll_into_view_if_needed()
@@ -470,6 +477,7 @@ def test_maintainers_and_a_missing_index(corpus_index, browser, shots, tmp_path)
             assert "make index" not in page.locator("#rag-chat .rag-error").inner_text()
             p.fits("missing index")
             p.clean("missing index")
+            page.evaluate("scrollTo(0, 0)")
             p.shot("8-missing-index")
             p.tab("维护")
             expect(page.locator("#rag-admin-status")).to_contain_text("make index")
