@@ -153,7 +153,8 @@ def topic_of(heading: str) -> str:
     t = _NUMBERING.sub("", heading or "").strip()
     t = re.split(r"[。;;::!?!?]", t, maxsplit=1)[0]
     t = t.split(",")[0] if len(t) > 24 else t
-    return t.strip(" ,、,.“”\"'") if 4 <= len(t.strip()) <= 30 else ""
+    t = re.sub(r"^[\s,、,.]+|[\s,、,.]+$", "", t)
+    return t if 4 <= len(t) <= 30 else ""
 
 
 def suggest_followups(sections: list, citation: Citation, meta, question: str, k: int = FOLLOWUPS) -> list[str]:
@@ -179,7 +180,8 @@ def suggest_followups(sections: list, citation: Citation, meta, question: str, k
         if t in question or any(t in q for q in out):
             continue
         where = place if place and place not in t else ""
-        out.append(f"{where}在“{t}”方面做了哪些工作?" if report else f"{where}在“{t}”方面有哪些要求?")
+        quoted = f"「{t}」" if "“" in t else f"“{t}”"
+        out.append(f"{where}在{quoted}方面做了哪些工作?" if report else f"{where}在{quoted}方面有哪些要求?")
         if len(out) >= k:
             break
     return out

@@ -32,7 +32,14 @@ from types import SimpleNamespace
 
 from rag.app import script, view
 from rag.app.feedback import FeedbackRefused
-from rag.app.service import Service, filter_label, find_turn, log, stored_turns, trim_history
+from rag.app.service import (
+    Service,
+    filter_label,
+    find_turn,
+    log,
+    stored_turns,
+    trim_history,
+)
 from rag.app.status import user_message
 from rag.app.style import CSS
 from rag.errors import is_expected

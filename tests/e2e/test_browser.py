@@ -219,7 +219,7 @@ def test_a_citizen_on_a_phone_and_an_official_at_a_desk(citizen_app, browser, sh
     t0 = time.monotonic()
     p = Page(browser, url, size, shots)
     page = p.page
-    width, height = SIZES[size]
+    height = SIZES[size][1]
 
     # -- home: no jump, the box and the send button on the first screen, the chat fills it
     page.wait_for_timeout(800)
