@@ -115,6 +115,7 @@ def test_gradio_doors_are_closed(corpus_index, tmp_path):
     app_cfg = make_config(index_dir, **{"app.data_dir": str(tmp_path)})
     kw = launch_kwargs(app_cfg)
     assert kw["enable_monitoring"] is False and kw["state_session_capacity"] == app_cfg.app.max_sessions
+    assert kw["footer_links"] == [] and kw["run_history"] is False  # no footer, no questions kept by Gradio
     demo = build_app(Pipeline.from_config(app_cfg, index_dir), app_cfg)
     url = launch(demo, app_cfg)
     try:
