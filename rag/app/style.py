@@ -175,7 +175,7 @@ dl.rag-facts dd { margin: 0; min-width: 0; }
 .rag-doc-bar { position: sticky; top: -14px; z-index: 2; display: flex; justify-content: space-between; gap: 8px;
   align-items: center; margin: -14px -20px 6px; padding: 6px 20px; background: var(--background-fill-primary);
   border-bottom: 1px solid var(--border-color-primary); font-size: .82rem; color: var(--body-text-color-subdued); }
-.rag-doc-bar-title { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
+.rag-doc-bar-title { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; flex: 1 1 0; width: 0; }
 .rag-doc-bar a.rag-totop { float: none; flex: 0 0 auto; font-size: .82rem; color: #b22222; }
 a.rag-totop { float: right; font-size: .75rem; font-weight: 400; color: var(--body-text-color-subdued);
   text-decoration: none; margin-left: 8px; }

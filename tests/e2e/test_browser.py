@@ -405,6 +405,40 @@ def test_a_citizen_on_a_phone_and_an_official_at_a_desk(citizen_app, browser, sh
     assert time.monotonic() - t0 < 120
 
 
+def test_no_horizontal_scroll_on_any_tab_from_360_to_414_pixels(citizen_app, browser, shots):
+    """Each tab with content (an answer with its source open, found rows with a source, a
+    document) at the narrow widths phones have."""
+    from playwright.sync_api import expect
+
+    url, _ = citizen_app
+    p = Page(browser, url, "phone", shots)
+    page = p.page
+    p.ask(LICENCE)
+    p.answered(1)
+    page.locator("#rag-chat sup.rag-ref").first.click()
+    p.tab("找部门")
+    page.locator("#rag-dept-query textarea").fill("行政复议")
+    page.locator("#rag-dept-search").click()
+    page.locator("#rag-dept-table tr.rag-row").first.click()
+    expect(page.locator("#rag-dept-source .rag-duty")).to_be_visible()
+    p.tab("文件")
+    page.locator("#rag-docs-table tr.rag-row").first.click()
+    expect(page.locator("#rag-doc-view article.rag-doc")).to_be_visible()
+    for width in (360, 375, 414):
+        page.set_viewport_size({"width": width, "height": 800})
+        for name in ("问答", "找部门", "文件"):
+            p.tab(name)
+            p.fits(f"{name} at {width} px")
+    page.set_viewport_size({"width": 360, "height": 800})
+    rows = page.locator("#rag-docs-table tr.rag-row")
+    for i in range(rows.count()):  # every document (long titles, issuers, contact blocks)
+        title = rows.nth(i).locator(".rag-doc-name").inner_text()
+        rows.nth(i).click()
+        expect(page.locator("#rag-doc-view h2")).to_contain_text(title[:8])
+        p.fits(f"document {title} at 360 px")
+    p.close()
+
+
 def test_maintainers_and_a_missing_index(corpus_index, browser, shots, tmp_path):
     """With `app.admin`, a visitor on this machine gets the 维护 tab (models, index version) and
     the eval-draft button after 👎; started without an index, citizens read one sentence and the
@@ -423,6 +457,9 @@ def test_maintainers_and_a_missing_index(corpus_index, browser, shots, tmp_path)
         page = p.page
         p.ask(QUESTION)
         p.answered(1)
+        copy = page.locator("#rag-chat button.rag-copy").last
+        copy.click()
+        expect(copy).to_have_text(re.compile("已复制|复制失败"))
         page.locator("#rag-chat button[aria-label='踩']").last.click()
         draft_btn = page.locator("#rag-draft")
         expect(draft_btn).to_be_visible()
