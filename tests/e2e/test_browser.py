@@ -494,6 +494,12 @@ def test_maintainers_and_a_missing_index(corpus_index, browser, shots, tmp_path)
         p.clean("maintainers")
         p.shot("7-maintainers")
         p.close()
+        p = Page(browser, url, "phone", shots)  # the same tab on a phone
+        p.tab("维护")
+        expect(p.page.locator("#rag-admin-status")).to_contain_text("索引版本")
+        p.fits("maintainers")
+        p.shot("7-maintainers")
+        p.close()
     finally:
         demo.close()
 
