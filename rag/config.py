@@ -114,6 +114,9 @@ class AppConfig:
     feedback_per_minute: int = 10  # ratings one session may give per minute
     feedback_line_chars: int = 4000  # longest question/answer kept in a feedback line
     stale_check_seconds: int = 60  # how often the corpus folder is compared with the index
+    admin: bool = False  # the 维护 tab (status details, index problems with commands, eval drafts); behind the
+    # login when one is set, else only for visitors on this machine (127.0.0.1)
+    mask_personal: bool = True  # mobile numbers and e-mail addresses masked in every view of the page
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 `find_duties` lists the responsibility notes of the indexed documents (the 找部门 table); with a
 query, the measures matching it best: hybrid retrieval limited to chunks that carry notes,
-keeping the measures that share a word with the query (the best one always stays).
+keeping the measures that share a word with the query (a character, when the query has no word
+of two); a topic no note mentions ("养狗") finds nothing rather than the nearest unrelated row.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def find_duties(index, retriever, query: str | None, k: int, region: str | None,
         hits += [(h.chunk, h.score) for h in extra.hits if h.chunk.duties and h.chunk.id not in seen]
         words = [w for w in index.tokenizer.words(result.analysis.normalized) if len(w) >= 2]
         words = [w for w in words if not any(w != o and w in o for o in words)]  # 行政复议, not 行政
-        chunks = [hc for i, hc in enumerate(hits) if i == 0 or any(w in hc[0].text for w in words)]
+        words = words or [ch for ch in result.analysis.normalized if "\u4e00" <= ch <= "\u9fff"]  # 税
+        chunks = [hc for hc in hits if any(w in hc[0].text for w in words)]
     else:
         chunks = [(c, 0.0) for c in index.store.iter_chunks() if c.duties
                   and (allowed_docs is None or c.doc_id in allowed_docs)]

@@ -110,6 +110,8 @@ def launch_kwargs(cfg: Config, demo=None, **overrides) -> dict:
         max_file_size="1kb",  # the app has no upload component: /gradio_api/upload takes nothing real
         state_session_capacity=int(cfg.app.max_sessions),  # sessions whose state is kept (LRU)
         max_threads=max(40, int(cfg.app.concurrency) * 4),
+        footer_links=[],  # no "通过 API 使用 / 使用 Gradio 构建 / 设置" footer
+        run_history=False,  # Gradio would keep every question in the browser's run history
         **launch_style(),
     )
     from starlette.middleware import Middleware

@@ -104,7 +104,7 @@ def status_html(pipeline, cfg, error: BaseException | None = None, stale: list[s
         return (f'<div class="rag-status rag-status-error" role="alert"><strong>⚠ {esc(msg)}</strong>'
                 f'<div class="rag-status-sub">回答方式:{esc(answerer_label(cfg))}</div></div>')
     items = "".join(f'<span class="rag-status-item"><span class="rag-status-k">{esc(k)}</span>'
-                    f'<span class="rag-status-v">{esc(v)}</span></span>' for k, v in status_items(pipeline, cfg))
+                    f'<span class="rag-status-v rag-content">{esc(v)}</span></span>' for k, v in status_items(pipeline, cfg))
     notes = []
     if getattr(pipeline.index, "warning", ""):
         notes.append(f"索引警告:{pipeline.index.warning}")

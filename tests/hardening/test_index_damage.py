@@ -57,8 +57,8 @@ DAMAGE = {
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypatch, capsys):
-    """CLI: one line and exit 1. App: it starts, says what is wrong and what to run, and a
-    question gets that message too — never a traceback."""
+    """CLI: one line and exit 1. App: it starts, says what is wrong and what to run (to
+    maintainers, in the 维护 tab), a question gets a citizen's sentence — never a traceback."""
     from rag.app.launch import open_pipeline
     from rag.app.ui import build_app
 
@@ -81,7 +81,8 @@ def test_a_damaged_index_is_a_clear_error_everywhere(tmp_path, damage, monkeypat
     status = svc.status()
     assert "rag-status-error" in status and "make index" in status and "Traceback" not in status
     last = list(svc.chat("营业执照找哪个部门?", []))[-1]
-    assert last.kind == "error" and "make index" in last.html
+    assert last.kind == "error" and "make index" not in last.html and "暂时" in last.html  # citizens: no command
+    assert "make index" in svc.admin_status()  # the 维护 tab says what to run
     assert "rag-error" in svc.document_view("x") and svc.documents() == []
     # rebuilding repairs it (a damaged previous version is not reused)
     IndexBuilder(cfg).build(docs, index_dir)
@@ -120,8 +121,8 @@ def test_a_damaged_new_build_leaves_the_app_serving(tmp_path, monkeypatch):
 
 def test_an_unavailable_embedding_model_fails_fast_naming_the_setting(tmp_path, monkeypatch):
     """A hub model that is neither cached nor reachable: one line naming RAG_EMBEDDING_MODEL,
-    in seconds, from `build` and from `ask` on an index built with that model; the app says
-    the same in the chat."""
+    in seconds, from `build` and from `ask` on an index built with that model; the app's
+    维护 tab says the same, the chat a sentence without the setting."""
     from rag.app.service import Service
     from rag.pipeline import Pipeline
 
@@ -143,7 +144,8 @@ def test_an_unavailable_embedding_model_fails_fast_naming_the_setting(tmp_path, 
                                          "embedding.model": "BAAI/bge-small-zh-v1.5", "app.data_dir": str(tmp_path / "var")})
     svc = Service(Pipeline.from_config(st, index_dir), st)
     last = list(svc.chat("营业执照找哪个部门?", []))[-1]
-    assert last.kind == "error" and "检索模型无法使用" in last.html and "RAG_EMBEDDING_MODEL" in last.html
+    assert last.kind == "error" and "检索模型无法使用" in last.html and "RAG_EMBEDDING_MODEL" not in last.html
+    assert "RAG_EMBEDDING_MODEL" in svc.admin_status()  # the setting to change, for maintainers
 
 
 @pytest.mark.parametrize("where", ["manifest", "store", "vectors", "copy"])

@@ -115,6 +115,7 @@ def test_gradio_doors_are_closed(corpus_index, tmp_path):
     app_cfg = make_config(index_dir, **{"app.data_dir": str(tmp_path)})
     kw = launch_kwargs(app_cfg)
     assert kw["enable_monitoring"] is False and kw["state_session_capacity"] == app_cfg.app.max_sessions
+    assert kw["footer_links"] == [] and kw["run_history"] is False  # no footer, no questions kept by Gradio
     demo = build_app(Pipeline.from_config(app_cfg, index_dir), app_cfg)
     url = launch(demo, app_cfg)
     try:
@@ -259,3 +260,45 @@ def test_a_docx_of_millions_of_short_paragraphs_is_refused_before_parsing(tmp_pa
     assert "paragraphs" in out or "XML decompresses" in out, out
     print(f"4 million paragraphs in {path.stat().st_size // 1024} KB: refused, peak RSS {peak:.0f} MB")
     assert peak < 300
+
+
+def test_a_conversation_sent_back_by_the_browser_is_checked_and_capped(corpus_index, tmp_path):
+    """The browser's copy of a conversation (gr.BrowserState) can be edited by its user: the
+    server keeps at most `app.max_turns` turns of the right shape, cuts every string, drops
+    citations that are malformed or too many, and shows what it keeps escaped, from the index."""
+    from support.hardening import TAG
+
+    from rag.app.service import STORED_ANSWER_CHARS, STORED_CITATIONS, checked_turns
+    from rag.pipeline import Pipeline
+
+    _, index_dir = corpus_index
+    cfg = make_config(index_dir, **{"app.data_dir": str(tmp_path), "app.max_turns": 5})
+    svc = Service(Pipeline.from_config(cfg, index_dir), cfg)
+    doc_id = next(d.doc_id for d in svc.documents() if d.doc_id.startswith("003"))
+    good = {"question": "问题", "answer": "回答[1]", "refused": False, "notice": "", "region": "", "doc": "",
+            "citations": [{"n": 1, "doc_id": doc_id, "title": "t", "section": "s", "text": "x", "start": 1, "end": 2}]}
+    for junk in (None, "x" * 10_000, 5, {"question": "q"}, [None, 5, "s", [1]], [{"question": 5, "answer": "a"}],
+                 [{"question": " ", "answer": "a"}], [{"question": "q"}]):
+        assert checked_turns(junk, 5, 2000) == [], junk
+        assert svc.restore(junk) == ([], [])
+    many = [dict(good, question=f"问题{i}") for i in range(10_000)]
+    kept = checked_turns(many, 5, 2000)
+    assert [t["question"] for t in kept] == [f"问题{i}" for i in range(9995, 10_000)]  # the last ones
+    huge = dict(good, question="问" * 1_000_000, answer="答" * 1_000_000, notice="n" * 10_000, region="r" * 10_000,
+                citations=[dict(good["citations"][0], n=i, text="引" * 100_000) for i in range(500)]
+                + [{"n": True, "start": 0, "end": 1}, {"n": 1, "start": -1, "end": 2}, {"n": 1, "start": 5, "end": 2},
+                   {"n": 1, "start": 0, "end": 10**12}, "x"])
+    (t,) = checked_turns([huge], 5, 2000)
+    assert len(t["question"]) == 2000 and len(t["answer"]) == STORED_ANSWER_CHARS and len(t["notice"]) == 200
+    assert len(t["citations"]) == STORED_CITATIONS and all(len(c["text"]) == 2000 for c in t["citations"])
+    assert len(repr(t)) < 200_000
+    evil = dict(good, question="<script>alert(1)</script><img src=x onerror=alert(2)>",
+                answer="<svg onload=alert(3)>[1]", citations=[dict(good["citations"][0], title="<script>x</script>",
+                                                                section="<b onclick=y>", text="<img onerror=z>")])
+    messages, turns = svc.restore([evil] * 3)
+    assert len(messages) == 6 and len(turns) == 3
+    for m in messages:
+        assert not TAG.search(m["content"]), m["content"]
+    unknown = dict(good, citations=[dict(good["citations"][0], doc_id="../../etc/passwd")])
+    messages, _ = svc.restore([unknown])
+    assert "rag-open-doc" not in messages[1]["content"] and "root:" not in messages[1]["content"]

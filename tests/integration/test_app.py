@@ -130,8 +130,9 @@ def _answer(text=f"答案{XSS}[1]", cite_text="各部门应当执行。") -> Ans
 def test_answer_html_escapes_everything_and_has_sources():
     html = view.answer_html(_answer())
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert '<sup class="rag-ref">[1]</sup>' in html
+    assert '<sup class="rag-ref" role="button" tabindex="0" title="查看来源 1">[1]</sup>' in html  # opens source 1
     assert '<details class="rag-src"' in html and "<mark>各部门应当执行。</mark>" in html
+    assert "rag-open-doc" not in html  # no passage read from the index: no link into the document
     assert "\n" not in html  # the chatbot runs Markdown: no blank line may end the HTML block
     refused = view.answer_html(Answer(question="q", text="资料中没有。", refused=True))
     assert "rag-refused" in refused and "rag-sources" not in refused
@@ -158,7 +159,9 @@ def test_document_html_by_section_is_escaped():
     sections = [Section((), 0, "", 0, s1), Section(("一、总则",), 1, "一、总则", s1, len(text), s1 + 4)]
     html = view.document_html(doc, sections, [("地区", XSS)])
     assert "<script>" not in html
-    assert "<h3>一、总则</h3>" in html and 'href="#rag-sec-1"' in html and "正文。" in html
+    assert "<h3>一、总则" in html and 'href="#rag-sec-1"' in html and "正文。" in html
+    assert 'id="rag-toc"' in html and html.count('class="rag-totop" href="#rag-toc"') == 2  # bar and heading
+    assert "rag-target" not in html
 
 
 def test_duty_table_and_document_rows(app_pipeline):
@@ -339,8 +342,12 @@ def test_app_starts_and_explains_a_missing_index(tmp_path):
         error = e
     demo = build_app(error, cfg)
     svc = demo.rag_service
-    assert "索引不存在:请先运行 make index" in svc.status()
-    assert "make index" in list(svc.chat("问题", []))[-1].html
+    assert "索引不存在:请先运行 make index" in svc.status()  # maintainers (维护 tab): what to run
+    public = svc.public_status()  # citizens: one sentence, no command
+    assert "文件库还没有建立" in public and "make index" not in public and "rag-status-error" in public
+    chat = list(svc.chat("问题", []))[-1].html
+    assert "文件库还没有建立" in chat and "make index" not in chat
+    assert "make index" in svc.admin_status()  # the last problem, in the maintainers' words
     assert svc.doc_choices() == [("全部文件", "")] and svc.documents() == []
     assert "make index" in user_message(error)
 
@@ -460,3 +467,126 @@ def test_concurrent_questions_are_answered_each_on_its_own(served):
             assert cites and {c["doc_id"][:3] for c in cites} == {doc}, (question, cites)
     # concurrency 4: six answers take about two rounds, far less than six in a row
     assert elapsed < single * len(cases) * 0.75, (elapsed, single)
+
+
+# ------------------------------------------------------------------ the citizen's page (no browser)
+
+def test_an_answer_shows_its_scope_sources_links_and_follow_ups(app_pipeline, app_cfg):
+    """An answer from 利通区's 2016 draft says so next to the answer (document, place, period,
+    征求意见稿, section); its sources link into the 文件 tab; the follow-ups it suggests come
+    from the same document's sections and are answered from that document."""
+    import re
+
+    from rag.app.service import Service
+
+    svc = Service(app_pipeline, app_cfg)
+    last = list(svc.chat("在利通区办营业执照找哪个部门?", [], msg_index=1))[-1]
+    html = last.html
+    for part in ("依据", "《利通区法治政府建设实施方案(2016—2020年)》", "征求意见稿", "宁夏回族自治区吴忠市利通区",
+                 "2016—2020年", "5.加强市场监管"):
+        assert part in html, part
+    assert re.search(r'<a class="rag-open-doc" href="#doc=002_[^"&]+&amp;at=\d+-\d+">在文件中查看', html)
+    follow = re.findall(r'<button class="rag-follow" type="button" title="[^"]*">([^<]+)</button>', html)
+    assert 2 <= len(follow) <= 3 and all(q.startswith("利通区") for q in follow), follow
+    for q in follow:
+        turn = list(svc.chat(view.html.unescape(q), []))[-1].turn
+        assert not turn["refused"] and turn["citations"][0]["doc_id"].startswith("002"), (q, turn["answer"])
+    adopted = list(svc.chat(QUESTION, []))[-1].html
+    assert "陕西省法治政府建设实施方案" in adopted and "征求意见稿" not in adopted
+
+
+def test_a_filter_is_shown_in_the_answer_and_a_contradiction_is_noticed(app_pipeline, app_cfg):
+    from rag.app.service import Service
+
+    svc = Service(app_pipeline, app_cfg)
+    html = list(svc.chat("法治政府建设的主要目标是什么?", [], region="陕西省"))[-1].html
+    assert "只在「陕西省」的文件中查找" in html and "问题提到" not in html
+    html = list(svc.chat("利通区营业执照找哪个部门?", [], region="陕西省"))[-1].html
+    assert "问题提到「利通区」,但提问范围限定为「陕西省」的文件" in html
+    html = list(svc.chat("吴忠市营业执照找哪个部门?", [], region="宁夏回族自治区"))[-1].html
+    assert "问题提到" not in html  # 吴忠市 lies inside the filter's region
+    assert "问题提到" not in list(svc.chat("利通区营业执照找哪个部门?", []))[-1].html  # no filter
+
+
+def test_a_conversation_kept_in_the_browser_is_shown_again(app_pipeline, app_cfg):
+    """What the browser keeps is data (not HTML), masked; shown again it has its sources."""
+    from rag.app.service import Service, stored_turns
+
+    svc = Service(app_pipeline, app_cfg)
+    first = list(svc.chat("在利通区办营业执照找哪个部门?", [], msg_index=1))[-1].turn
+    second = list(svc.chat("利通区法治政府建设实施方案征求意见,电子版要发到哪个邮箱?", [first], msg_index=3))[-1].turn
+    kept = stored_turns([first, second])
+    assert all(set(t) == {"question", "answer", "refused", "notice", "citations", "region", "doc"} for t in kept)
+    assert "18095315505" not in repr(kept) and "<" not in repr([t["answer"] for t in kept])
+    messages, turns = svc.restore(kept)
+    assert len(messages) == 4 and [t["msg_index"] for t in turns] == [1, 3]
+    assert "details class=\"rag-src\"" in messages[1]["content"] and "在文件中查看" in messages[1]["content"]
+    assert turns[0]["question"] == first["question"] and turns[0]["answer"] == first["answer"]
+    # a quote that is no longer the document's text at its offsets: shown as stored, no link
+    moved = [dict(kept[0], citations=[dict(kept[0]["citations"][0], text="别的文字")])]
+    html = svc.restore(moved)[0][1]["content"]
+    assert "<mark>别的文字</mark>" in html and "rag-open-doc" not in html
+
+
+def test_departments_say_not_found_for_a_topic_no_note_covers(app_pipeline):
+    assert app_pipeline.departments("养狗", k=5) == []
+    assert app_pipeline.departments("狗", k=5) == []
+    assert any("区市场监管局" in r.lead for r in app_pipeline.departments("营业执照", k=5))
+    assert any("区财政局" in r.lead for r in app_pipeline.departments("收费", k=5))
+
+
+def test_the_maintainers_view_needs_the_setting_and_the_login_or_this_machine(app_pipeline, app_cfg):
+    from types import SimpleNamespace
+
+    from rag.app.service import Service
+
+    def request(host="127.0.0.1", user=None):
+        return SimpleNamespace(client=SimpleNamespace(host=host), username=user)
+
+    assert not Service(app_pipeline, app_cfg).is_admin(request())  # off by default
+    on = make_config(**{"app.admin": True})
+    svc = Service(app_pipeline, on)
+    assert svc.is_admin(request()) and not svc.is_admin(request("10.0.0.9")) and not svc.is_admin(None)
+    public = make_config(**{"app.admin": True, "app.host": "0.0.0.0", "app.allow_public": True})
+    assert not Service(app_pipeline, public).is_admin(request())  # open to everyone: no 维护 tab without a login
+    login = make_config(**{"app.admin": True, "app.host": "0.0.0.0", "app.auth": "amt:a-long-password"})
+    svc = Service(app_pipeline, login)
+    assert svc.is_admin(request("10.0.0.9", user="amt")) and not svc.is_admin(request("127.0.0.1"))
+
+
+def test_app_py_listens_on_the_port_it_is_given(tmp_path):
+    """`python app.py --port N` serves on N (and `--help` prints the options without starting)."""
+    import os
+    import socket
+    import urllib.request
+
+    from support.app import free_port
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False",
+           "RAG_INDEX_DIR": str(tmp_path / "no-index"), "RAG_APP_DATA_DIR": str(tmp_path / "var"),
+           "GRADIO_SERVER_PORT": "1"}  # the option wins over Gradio's variable
+    r = subprocess.run([sys.executable, str(ROOT / "app.py"), "--help"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and "--port" in r.stdout and "--host" in r.stdout
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        body = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+                    body = resp.read().decode("utf-8", "replace")
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert proc.poll() is None and "<html" in body.lower(), proc.stdout.read() if proc.poll() is not None else body
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) == 0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
