@@ -36,6 +36,16 @@ class IndexConfig:
     hnsw_ef_search: int = 512  # measured: recall@10 0.96 at 100k chunks (M 32); 128 gives 0.84
     ivf_nprobe: int = 128  # measured: recall@10 vs exact 0.987 at 1M chunks (nlist 4000), ~5 ms per query
     keep_versions: int = 2  # old versions kept so that running readers can finish
+    # the search engine (rag/index/backend.py): local (FAISS + BM25 arrays in the folder) | milvus
+    backend: str = "local"
+    uri: str = ""  # milvus: empty = <dir>/milvus.db (milvus-lite, one process); or http://host:19530
+    token: str = ""  # milvus: "user:password" or an API key (RAG_INDEX_TOKEN)
+    db_name: str = ""  # milvus: database (empty = the server's default)
+    collection: str = "rag_chunks"  # milvus: the alias; each build is a collection <collection>_<version>
+    milvus_timeout: float = 10.0  # milvus: seconds to connect / per request
+    milvus_dense_index: str = "AUTOINDEX"  # milvus: dense index type (AUTOINDEX, FLAT, HNSW, IVF_FLAT…)
+    bm25_k1: float = 1.2  # milvus BM25 (set explicitly: milvus-lite's default is 1.5); = the local arrays'
+    bm25_b: float = 0.75
 
 
 @dataclass
@@ -120,6 +130,8 @@ class Config:
         d = dataclasses.asdict(self)
         if d["llm"].get("api_key"):
             d["llm"]["api_key"] = "***"
+        if d["index"].get("token"):
+            d["index"]["token"] = "***"
         if d["app"].get("auth"):
             d["app"]["auth"] = "***"
         return d
