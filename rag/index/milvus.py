@@ -103,6 +103,7 @@ def connect(uri: str, token: str = "", db_name: str = "", timeout: float = 10.0)
         if client is not None:
             return client
         pm = _pymilvus()
+        _quiet()
         kwargs: dict[str, Any] = {"uri": uri, "timeout": timeout}
         if token:
             kwargs["token"] = token
@@ -116,6 +117,18 @@ def connect(uri: str, token: str = "", db_name: str = "", timeout: float = 10.0)
             raise unavailable(uri, e) from None
         _clients[key] = client
         return client
+
+
+def _quiet() -> None:
+    """pymilvus logs every failed call with a traceback, and milvus-lite's in-process gRPC
+    server logs the calls it does not implement (AllocTimestamp, which create_index polls):
+    our errors are one line each (RAG_DEBUG=1 keeps their logs)."""
+    import logging
+    import os
+
+    if not os.environ.get("RAG_DEBUG"):
+        for name in ("pymilvus", "grpc._server"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def unavailable(uri: str, e: BaseException) -> IndexUnavailable:
@@ -269,6 +282,8 @@ class MilvusWriter:
             self.dim = int(binfo.get("dim", 0)) or None
             _call(self.uri, self.client.load_collection, self.collection)
             self._undo_unpublished()
+        elif base is not None:  # the builder copied the base's store: its rows must be in Milvus too
+            raise IndexCorrupt(f"its Milvus collection {binfo.get('collection') or '(none)'} is not on {self.uri}")
         else:
             self.collection = collection_name(self.alias, version)
             self.base_seq, self.seq, self.dim = None, 1, None
@@ -372,10 +387,9 @@ class MilvusWriter:
         """Point the alias at this version's collection (readers of older versions keep the
         collection their manifest names)."""
         c = self.client
-        try:
+        current = None
+        if self.alias in (_call(self.uri, c.list_aliases) or {}).get("aliases", []):
             current = _call(self.uri, c.describe_alias, self.alias).get("collection_name")
-        except IndexUnavailable:
-            current = None
         if current == self.collection:
             return
         if current is None:
