@@ -304,3 +304,22 @@ def test_a_lite_file_shares_one_client_per_process(milvus_index):
     cfg, index_dir = milvus_index
     uri = str(index_dir / "milvus.db")
     assert connect(uri) is connect(uri)
+
+
+def test_the_app_shows_an_unreachable_server(milvus_index):
+    from rag.app.launch import open_pipeline
+
+    cfg, index_dir = milvus_index
+    bad = milvus_config(index_dir, **{"index.uri": "http://127.0.0.1:9", "index.milvus_timeout": 1.0})
+    got = open_pipeline(bad, index_dir)  # what the page's status line shows
+    assert isinstance(got, IndexUnavailable) and "http://127.0.0.1:9" in str(got)
+
+
+def test_backend_flag_uses_its_own_folder(tmp_path):
+    from rag.cli import _config, build_parser
+
+    args = build_parser().parse_args(["search", "q", "--backend", "milvus"])
+    cfg = _config(args)
+    assert cfg.index.backend == "milvus" and cfg.index.dir.endswith("-milvus")
+    args = build_parser().parse_args(["search", "q", "--backend", "milvus", "--index", str(tmp_path)])
+    assert _config(args).index.dir == str(tmp_path)

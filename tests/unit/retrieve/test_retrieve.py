@@ -130,3 +130,24 @@ def test_the_llama_index_path_is_the_real_one(pipeline):
     assert [h.chunk.chunk_id for h in hits] == [x.node.node_id for x in ranked[:5]]
     assert all(h.chunk.doc_id.startswith("003") for h in hits[:3])  # the named place's plan first
     assert r.postprocessors(filtered=True) == []  # an explicit filter replaces the region tiers
+
+
+def test_repeated_questions_reuse_their_embedding(corpus_index):
+    from support.fakes import BigramEmbedding
+
+    from rag.index.reader import Index
+
+    cfg, index_dir = corpus_index
+    calls = []
+
+    class Counting(BigramEmbedding):
+        def _get_query_embedding(self, query):
+            calls.append(query)
+            return super()._get_query_embedding(query)
+
+    r = HybridRetriever(Index.open(index_dir, cfg), Counting(model_name="bigram-256"), cfg.retrieval)
+    a = [h.chunk.id for h in r.search("两法衔接平台").hits]
+    b = [h.chunk.id for h in r.search("两法衔接平台").hits]
+    assert a == b and len(calls) == 1
+    r.search("营业执照")
+    assert len(calls) == 2
