@@ -197,9 +197,11 @@ class MilvusBackend:
     def open(cls, layout, manifest: dict, store, cfg: Config | None) -> "MilvusBackend":
         info = manifest.get("backend") or {}
         icfg = cfg.index if cfg is not None else IndexConfig()
-        if cfg is not None or info.get("in_folder"):  # the configuration names the server (or the folder's file)
+        if (icfg.uri or "").strip():  # the configuration names the server (it may have moved)
             uri = resolve_uri(icfg, layout.root, cfg.resolve if cfg is not None else None)
-        else:
+        elif info.get("in_folder", True):  # milvus-lite in the index folder (wherever the folder is now)
+            uri = resolve_uri(icfg, layout.root)
+        else:  # the server the version was built on
             uri = info.get("uri") or resolve_uri(icfg, layout.root)
         client = connect(uri, icfg.token, icfg.db_name or info.get("db_name", ""), icfg.milvus_timeout)
         name = info.get("collection")
