@@ -228,7 +228,10 @@ class IndexLayout:
     # -- writing
     @staticmethod
     def new_version_name() -> str:
-        return "v-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+        """Sortable by time to the millisecond (garbage collection keeps the newest by name;
+        with seconds only, two builds in one second sorted by their random suffix)."""
+        now = datetime.now(timezone.utc)
+        return "v-" + now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}-" + secrets.token_hex(2)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
