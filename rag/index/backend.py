@@ -41,6 +41,7 @@ class SearchBackend(Protocol):
 
     name: str
     bigrams: bool  # whether lexical queries carry character bigrams (as the indexed tokens do)
+    remote: bool  # searches are network calls (the retriever may run the two concurrently)
 
     def search_dense(self, query_vec: np.ndarray, k: int, docs: Iterable[str] | None = None) -> Scored:
         """Nearest chunks by inner product; `docs` limits the search to these documents."""
@@ -99,6 +100,7 @@ class LocalBackend:
     folder, memory-mapped; document filters become chunk-id filters through the store."""
 
     name = "local"
+    remote = False  # in-process arrays: ~1 ms, not worth a thread hop
 
     def __init__(self, vectors, lexical, store):
         self.vectors, self.lexical, self.store = vectors, lexical, store

@@ -189,6 +189,7 @@ class MilvusBackend:
 
     name = "milvus"
     bigrams = True
+    remote = True  # searches are network calls: the retriever overlaps the lexical one with embedding
 
     def __init__(self, client, uri: str, collection: str, seq: int, store, info: dict):
         self.client, self.uri, self.collection, self.seq, self.store, self.info = client, uri, collection, seq, store, info

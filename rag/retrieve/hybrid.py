@@ -36,6 +36,20 @@ from rag.retrieve.rerank import CrossEncoderRerank
 
 MODES = ("dense", "lexical", "hybrid")
 QUERY_CACHE_SIZE = 2048  # question embeddings kept per retriever
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _pool():
+    """Threads for the lexical search of remote engines (created on first use)."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rag-lexical")
+    return _executor
 
 
 @dataclass
@@ -143,20 +157,33 @@ class HybridRetriever(BaseRetriever):
         n = q.candidates
         backend = self.index.backend  # the one search interface (rag.index.backend): local or milvus
         rankings, scored, weights = [], [], []
-        if self.cfg.mode in ("dense", "hybrid"):
+        def dense():
             t = time.perf_counter()
-            qvec = self._query_vector(q.query_str)
-            res = backend.search_dense(qvec, n, q.allowed_docs)
+            res = backend.search_dense(self._query_vector(q.query_str), n, q.allowed_docs)
             q.timings["dense_ms"] = (time.perf_counter() - t) * 1000
+            return res
+
+        def lexical():
+            t = time.perf_counter()
+            tokens = self.index.tokenizer.tokens(q.query_str, bigrams=backend.bigrams)
+            res = backend.search_lexical(tokens, n, q.allowed_docs)
+            q.timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+            return res
+
+        both = self.cfg.mode == "hybrid"
+        lex_future = None
+        if both and getattr(backend, "remote", False):
+            # a search engine behind a network call: its lexical search runs while the question
+            # is embedded (the model releases the GIL), instead of after it
+            lex_future = _pool().submit(lexical)
+        if self.cfg.mode in ("dense", "hybrid"):
+            res = dense()
             rankings.append([cid for cid, _ in res])
             scored.append(res)
             q.dense = dict(res)
             weights.append(self.cfg.dense_weight)
         if self.cfg.mode in ("lexical", "hybrid"):
-            t = time.perf_counter()
-            tokens = self.index.tokenizer.tokens(q.query_str, bigrams=backend.bigrams)
-            res = backend.search_lexical(tokens, n, q.allowed_docs)
-            q.timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+            res = lex_future.result() if lex_future is not None else lexical()
             rankings.append([cid for cid, _ in res])
             scored.append(res)
             weights.append(self.cfg.lexical_weight)
