@@ -45,7 +45,9 @@ class IndexConfig:
     db_name: str = ""  # milvus: database (empty = the server's default)
     collection: str = "rag_chunks"  # milvus: the alias; each build is a collection <collection>_<version>
     milvus_timeout: float = 10.0  # milvus: seconds to connect / per request
-    milvus_dense_index: str = "AUTOINDEX"  # milvus: dense index type (AUTOINDEX, FLAT, HNSW, IVF_FLAT…)
+    # milvus dense index: auto = FLAT (exact) on milvus-lite, whose AUTOINDEX is an untuned HNSW (measured:
+    # recall@10 0.86 at 50k chunks, slower than exact), and the server's AUTOINDEX; or FLAT, HNSW, IVF_FLAT…
+    milvus_dense_index: str = "auto"
     bm25_k1: float = 1.2  # milvus BM25 (set explicitly: milvus-lite's default is 1.5); = the local arrays'
     bm25_b: float = 0.75
 

@@ -270,6 +270,8 @@ class MilvusWriter:
         self.client = connect(self.uri, icfg.token, icfg.db_name, icfg.milvus_timeout)
         self.alias = icfg.collection
         self.lite = is_lite(self.uri)
+        kind = (icfg.milvus_dense_index or "auto").strip()
+        self.dense_index = ("FLAT" if self.lite else "AUTOINDEX") if kind.lower() == "auto" else kind.upper()
         self._dim_fn = dim_fn
         self.created = False
         self.added: list[int] = []
@@ -338,7 +340,7 @@ class MilvusWriter:
         ip = c.prepare_index_params()
         ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                      params={"bm25_k1": float(self.cfg.index.bm25_k1), "bm25_b": float(self.cfg.index.bm25_b)})
-        ip.add_index("dense", index_type=self.cfg.index.milvus_dense_index or "AUTOINDEX", metric_type="IP")
+        ip.add_index("dense", index_type=self.dense_index, metric_type="IP")
         if _call(self.uri, c.has_collection, self.collection):  # a leftover of a crashed build of this name
             _call(self.uri, c.drop_collection, self.collection)
         _call(self.uri, c.create_collection, self.collection, schema=schema, index_params=ip,
@@ -383,7 +385,7 @@ class MilvusWriter:
                 "collection": self.collection, "seq": self.seq, "dim": self.dim, "schema": SCHEMA_VERSION,
                 "analyzer": "standard" if self.lite else "whitespace",
                 "bm25": {"k1": float(self.cfg.index.bm25_k1), "b": float(self.cfg.index.bm25_b)},
-                "dense_index": self.cfg.index.milvus_dense_index, "engine": "milvus-lite" if self.lite else "milvus"}
+                "dense_index": self.dense_index, "engine": "milvus-lite" if self.lite else "milvus"}
         return info
 
     def publish(self, manifest: dict) -> None:
