@@ -16,7 +16,8 @@ Two implementations, chosen by `[index] backend`:
 
 Both keep the chunk rows, document texts and outlines in the version's SQLite store
 (`store.py`); a search returns (chunk id, score) pairs and the retriever fetches the chunks
-from the store of the same version. Fusion, region tiers, reranking and answers are the
+from the store of the same version (`Index.chunks`), so fetching is not the engine's job and a
+question never mixes two versions' rows. Fusion, region tiers, reranking and answers are the
 project's and identical for both backends.
 """
 
@@ -63,6 +64,10 @@ class SearchBackend(Protocol):
 
 class BackendWriter(Protocol):
     """What the builder asks of the engine while it writes one new version."""
+
+    def base_count(self) -> int | None:
+        """Chunks the version it starts from holds in the engine (None for a fresh build): the
+        builder compares it with the store to refuse building on a damaged version."""
 
     def remove(self, chunk_ids: list[int]) -> None: ...
 
