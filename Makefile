@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 INDEX  := index/manifest.json
+BACKEND ?=
+BACKEND_ARG := $(if $(BACKEND),--backend $(BACKEND))
 
 export GRADIO_ANALYTICS_ENABLED := False
 
@@ -14,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,milvus]'
 	touch $(STAMP)
 
 $(INDEX): | $(STAMP)
@@ -32,11 +34,14 @@ test: $(STAMP) browser
 index: $(STAMP)
 	$(PY) -m rag build
 
+# `make eval BACKEND=milvus` / `make bench BACKEND=milvus`: the milvus backend (milvus-lite in
+# index-milvus/ unless rag.toml says otherwise); the index for it is built or updated first
 eval: $(STAMP) $(INDEX)
-	$(PY) -m rag eval
+	$(if $(BACKEND),$(PY) -m rag build $(BACKEND_ARG))
+	$(PY) -m rag eval $(BACKEND_ARG)
 
 bench: $(STAMP) $(INDEX)
-	$(PY) -m rag bench
+	$(PY) -m rag bench $(BACKEND_ARG)
 
 bench-llm: $(STAMP) $(INDEX)
 	$(PY) -m rag.bench.llm prompts

@@ -48,7 +48,19 @@ def _config(args) -> Config:
     overrides = {"index.dir": getattr(args, "index", None)}
     if getattr(args, "docs", None):
         overrides["corpus.docs"] = args.docs
-    return load_config(getattr(args, "config", None), overrides=overrides)
+    cfg = load_config(getattr(args, "config", None), overrides=overrides)
+    backend = getattr(args, "backend", None)
+    if backend:
+        from rag.index.backend import backend_name
+
+        configured = backend_name(cfg.index)
+        cfg.index.backend = backend
+        wanted = backend_name(cfg.index)
+        if wanted != configured and not getattr(args, "index", None):
+            # another backend than the configured one, and no folder named: its own folder
+            # (index-milvus/ beside index/), so that both can be built and compared
+            cfg.index.dir = f"{cfg.index.dir.rstrip('/')}-{wanted}"
+    return cfg
 
 
 def _pipeline(args):
@@ -436,7 +448,10 @@ def cmd_eval(args) -> int:
 def cmd_bench(args) -> int:
     from rag.bench.harness import run_bench_command
 
-    return run_bench_command(args, _config(args))
+    cfg = _config(args)
+    if args.backend:
+        os.environ["RAG_INDEX_BACKEND"] = cfg.index.backend  # the measured child processes use it too
+    return run_bench_command(args, cfg)
 
 
 # ---------------------------------------------------------------- parser
@@ -446,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--index", help="index folder (default: [index] dir, i.e. index/)")
     common.add_argument("--config", help="configuration file (default: rag.toml or $RAG_CONFIG)")
     common.add_argument("--json", action="store_true", help="print JSON lines")
+    common.add_argument("--backend", choices=["local", "milvus"],
+                        help="search backend ([index] backend); another than the configured one uses "
+                             "<index dir>-<backend>/ unless --index is given")
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--region", help="only documents about this region (e.g. 陕西, 利通区)")
     filters.add_argument("--doc", help="only this document (doc_id, its prefix, or part of its title)")

@@ -130,6 +130,12 @@ class IndexCorrupt(IndexProblem):
     pass
 
 
+class IndexUnavailable(IndexProblem):
+    """The search server (Milvus) cannot be reached or refused the request; names the URI."""
+
+    expected = False
+
+
 class BuildError(RagError):
     """A build, add or remove that cannot be carried out; the previous index still serves."""
 

@@ -138,6 +138,7 @@ def warm_up(pipeline) -> None:
     def run():
         try:
             pipeline.ask("法治政府建设")
+            pipeline.index.tokenizer.warm(background=False)  # questions never wait on dictionary lookups
         except Exception as e:  # the page reports problems when a question is asked
             logging.getLogger("rag.web").warning("warm-up failed: %s", e)
 

@@ -18,6 +18,33 @@ from rag.bench.measure import du, log, mb
 from rag.config import Config
 
 
+def _cached_vectors(idx, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    from rag.index.embcache import EmbeddingCache
+    from rag.index.layout import IndexLayout
+    from rag.models.embed import embedding_id
+
+    rows = idx.store.embed_rows()
+    cache = EmbeddingCache(IndexLayout(idx.dir).embeddings_cache)
+    try:
+        got = cache.get_many(embedding_id(cfg.embedding), [h for _, _, h in rows])
+    finally:
+        cache.close()
+    missing = [i for i, _, h in rows if h not in got]
+    if missing:
+        raise RuntimeError(f"{len(missing)} chunks of {idx.dir} have no cached vector; rebuild it")
+    return np.array([i for i, _, _ in rows], np.int64), np.vstack([got[h] for _, _, h in rows])
+
+
+def release(idx) -> None:
+    """Let other processes open a milvus-lite file this process opened (one process at a time)."""
+    uri = getattr(idx.backend, "uri", None)
+    if uri:
+        from rag.index.milvus import forget_client, is_lite
+
+        if is_lite(uri):
+            forget_client(uri)
+
+
 class SyntheticCorpus:
     """Documents, chunks, tokens and vectors derived from a real index.
 
@@ -41,7 +68,10 @@ class SyntheticCorpus:
         self.sigma = sigma
         self.seed = seed
         idx = Index.open(index_dir, cfg)
-        ids, vecs = idx.vectors.all_vectors()
+        if idx.vectors is not None:
+            ids, vecs = idx.vectors.all_vectors()
+        else:  # a milvus index: the same vectors from the embedding cache, by the chunks' text hashes
+            ids, vecs = _cached_vectors(idx, cfg)
         pos = {int(i): n for n, i in enumerate(ids)}
         self.dim = int(vecs.shape[1])
         self.docs = []
@@ -51,6 +81,7 @@ class SyntheticCorpus:
             self.docs.append({"rec": rec, "doc": doc, "chunks": chunks, "sections": idx.store.sections(rec.doc_id),
                               "vecs": vecs[[pos[c.id] for c in chunks]]})
         idx.store.close()
+        release(idx)
         self.real_chunks = sum(len(d["chunks"]) for d in self.docs)
         self.by_level: dict[str, list] = {}
         for r in rg.gazetteer().values():
@@ -264,8 +295,13 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     Tokenizer.load_full()
     t_all = time.perf_counter()
     rng = np.random.default_rng(seed)
-    store = ChunkStore(layout.store(vdir), readonly=False)
-    lex = LexicalBuilder()
+    milvus = None
+    if cfg.index.backend == "milvus":  # the same rows into a Milvus collection (rag.index.milvus)
+        from rag.index.milvus import MilvusWriter
+
+        milvus = MilvusWriter(cfg, layout, version, None, lambda: corpus.dim)
+    store = ChunkStore(layout.store(vdir), readonly=False, term_df=milvus is not None)
+    lex = LexicalBuilder() if milvus is None else None
     if vectors_out is not None:
         vectors_out.mkdir(parents=True, exist_ok=True)
         vec_mm = np.lib.format.open_memmap(vectors_out / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, corpus.dim))
@@ -286,7 +322,10 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
         t1 = time.perf_counter()
         ids = store.put_document(doc, sections, chunks, texts, hashes, toks)
         t2 = time.perf_counter()
-        lex.add(ids, toks)
+        if milvus is None:
+            lex.add(ids, toks)
+        else:
+            milvus.add(np.asarray(ids, np.int64), vecs, toks, [doc.doc_id] * len(ids))
         t3 = time.perf_counter()
         vec_mm[made:made + len(ids)] = vecs
         all_ids[made:made + len(ids)] = ids
@@ -301,6 +340,8 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
     if vectors_out is not None:
         vec_mm.flush()
         np.save(vectors_out / "ids.npy", all_ids[:made])
+    if milvus is not None:
+        return _finish_milvus(milvus, store, layout, vdir, cfg, version, report, made, t, t_all, n)
     t0 = time.perf_counter()
     lx = lex.finish()
     lx.save(layout.lexical(vdir))
@@ -341,6 +382,36 @@ def write_synthetic_index(corpus: SyntheticCorpus, n: int, index_dir: Path, cfg:
         "build_s_without_generation": round(build_s - t["generate"], 2),
         "disk_mb": {"total": mb(du(vdir)), "store.sqlite": mb(du(layout.store(vdir))),
                     "vectors.faiss": mb(du(layout.vectors(vdir))), "lexical": mb(du(layout.lexical(vdir))),
+                    "manifest.json": mb(du(layout.manifest))},
+        "manifest_kb": round(du(layout.manifest) / 1024, 1),
+    }
+
+
+def _finish_milvus(milvus, store, layout, vdir, cfg, version, report, made, t, t_all, n) -> dict:
+    from rag.index.layout import make_manifest
+    from rag.text.tokenize import write_dictionary
+
+    t0 = time.perf_counter()
+    info = milvus.finish()  # flush + load: the collection's indexes are built here
+    t["milvus_finish"] = time.perf_counter() - t0
+    store.close()
+    report.chunks, report.faiss = made, info["engine"]
+    manifest = make_manifest(cfg, version, report.live(), made, info["engine"], {"kind": "milvus"}, Path("synthetic"),
+                             None, time.perf_counter() - t_all, backend=info)
+    milvus.publish(manifest)
+    layout.publish(manifest)
+    write_dictionary(layout.dictionary)
+    build_s = time.perf_counter() - t_all
+    lite = layout.root / "milvus.db"
+    return {
+        "n_chunks": made, "n_documents": len(report.documents), "faiss_kind": info["engine"], "backend": info,
+        "build_s": round(build_s, 2), "phases_s": {k: round(v, 2) for k, v in t.items()},
+        "generation_share_note": "generate = deriving texts/tokens/vectors (not part of a real build); "
+                                 "store = SQLite, lexical_add = inserting rows into Milvus (BM25 function, dense "
+                                 "vectors), milvus_finish = flush and index build",
+        "build_s_without_generation": round(build_s - t["generate"], 2),
+        "disk_mb": {"total": mb(du(vdir) + (du(lite) if lite.exists() else 0)),
+                    "store.sqlite": mb(du(layout.store(vdir))), "milvus": mb(du(lite)) if lite.exists() else None,
                     "manifest.json": mb(du(layout.manifest))},
         "manifest_kb": round(du(layout.manifest) / 1024, 1),
     }

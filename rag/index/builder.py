@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 
 from rag.config import Config
-from rag.errors import BuildError, IndexCorrupt, IndexProblem, IngestError, LoadError
+from rag.errors import BuildError, ConfigError, IndexCorrupt, IndexProblem, IndexUnavailable, IngestError, LoadError
+from rag.index.backend import LocalWriter, backend_name
 from rag.index.embcache import EmbeddingCache, text_hash
 from rag.index.layout import (
     IndexLayout,
@@ -74,6 +75,7 @@ class BuildReport:
     seconds: float = 0.0
     faiss: str = ""
     faiss_params: dict = field(default_factory=dict)  # type and parameters (ChunkVectorStore.describe)
+    backend: dict = field(default_factory=lambda: {"name": "local"})  # the manifest's "backend" part
 
     def count(self, status: str) -> int:
         return sum(d.status == status for d in self.documents)
@@ -151,57 +153,111 @@ class IndexBuilder:
             if not sync and base is None and prev is not None and not full:
                 raise BuildError("the index was built with another model or chunker; run a full build first (make index)")
             tmp = layout.staging()
+            writer = None
             try:
                 try:
-                    report = self._write_version(layout, tmp, docs_dir, files, remove, base, sync)
+                    report, writer = self._write_version(layout, tmp, docs_dir, files, remove, base, sync)
                 except _DamagedBase as e:
                     if not sync:  # add/remove change a version: they need an intact one
                         raise BuildError(f"the current index version {e}; rebuild it with `make index` "
                                          "(python -m rag build)") from None
                     shutil.rmtree(tmp, ignore_errors=True)  # build everything again from the files
                     tmp = layout.staging()
-                    report = self._write_version(layout, tmp, docs_dir, files, remove, None, sync)
+                    report, writer = self._write_version(layout, tmp, docs_dir, files, remove, None, sync)
                 version = report.version
                 layout.commit(tmp, version)
             except OSError as e:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if writer is not None:
+                    writer.abort()
                 raise write_failure(e) from None
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
+                if writer is not None:
+                    writer.abort()
                 raise
             manifest = make_manifest(self.cfg, version, report.live(), report.chunks, report.faiss,
                                      report.faiss_params, docs_dir, prev["version"] if prev else None,
-                                     time.perf_counter() - t0)
-            layout.publish(manifest)  # the swap
-            layout.collect_garbage(keep={version, *([prev["version"]] if prev else [])},
-                                   extra=self.cfg.index.keep_versions)
+                                     time.perf_counter() - t0, backend=report.backend)
+            try:
+                writer.publish(manifest)  # the backend's own switch (Milvus: the alias), then the manifest's
+                layout.publish(manifest)  # the swap
+            except BaseException as e:
+                shutil.rmtree(layout.version_dir(version), ignore_errors=True)
+                writer.abort()
+                if isinstance(e, OSError):
+                    raise write_failure(e) from None
+                raise
+            kept = layout.collect_garbage(keep={version, *([prev["version"]] if prev else [])},
+                                          extra=self.cfg.index.keep_versions)
+            try:
+                writer.drop(kept)
+            except IndexProblem:
+                pass  # only space: the next update collects it again
             report.seconds = time.perf_counter() - t0
             return report
 
+    def _writer(self, layout: IndexLayout, tmp: Path, version: str, base: dict | None, base_dir: Path | None,
+                store: ChunkStore):
+        """The search backend's writer for this version (`rag.index.backend`)."""
+        if backend_name(self.cfg.index) == "milvus":
+            from rag.index.milvus import MilvusWriter
+
+            return MilvusWriter(self.cfg, layout, version, base, self._dim)
+        writer = LocalWriter(self, layout, tmp, base_dir, store)
+        writer.open_base()
+        return writer
+
     def _write_version(self, layout: IndexLayout, tmp: Path, docs_dir: Path, files: list[Path],
-                       remove: list[str] | None, base: dict | None, sync: bool) -> BuildReport:
+                       remove: list[str] | None, base: dict | None, sync: bool):
+        """Write a version into `tmp`; returns (report, the backend writer to publish with)."""
         version = layout.new_version_name()
         report = BuildReport(version=version, index_dir=str(layout.root))
         base_dir = layout.version_dir(base["version"]) if base is not None else None
         if base_dir is not None:
             shutil.copy2(layout.store(base_dir), layout.store(tmp))
         store = None
-        vectors = None
+        writer = None
         try:
-            store = ChunkStore(layout.store(tmp), readonly=False)
-            if base_dir is not None:
-                vectors = ChunkVectorStore.load(layout.vectors(base_dir))
+            store = ChunkStore(layout.store(tmp), readonly=False, term_df=backend_name(self.cfg.index) != "local")
+            writer = self._writer(layout, tmp, version, base, base_dir, store)
             known = {d.doc_id: d for d in store.documents()}
-            if vectors is not None and len(vectors) != store.count_chunks():
+            n_base = writer.base_count()
+            if n_base is not None and n_base != store.count_chunks():
                 raise IndexCorrupt("its vectors and chunks differ")
         except Exception as e:  # a damaged version is not built upon
             if store is not None:
                 store.close()
-            if base is None or isinstance(e, OSError):
+            if base is None or isinstance(e, (OSError, IndexUnavailable, ConfigError)):
                 raise
             raise _DamagedBase(f"{base['version']} is damaged ({str(e).splitlines()[0][:200]})") from None
-        removed_ids: list[int] = []  # chunk ids gone (removed or replaced documents)
+        try:
+            self._fill(writer, store, report, docs_dir, files, remove, known, sync, layout)
+            report.backend = writer.finish()
+        except BaseException:
+            writer.abort()
+            store.close()
+            raise
+        if isinstance(writer, LocalWriter):
+            report.faiss, report.faiss_params = writer.faiss_kind, writer.faiss_params
+        else:
+            report.faiss, report.faiss_params = report.backend.get("engine", "milvus"), {"kind": "milvus"}
+        try:  # questions are tokenized without loading jieba's whole dictionary (cold start)
+            write_dictionary(layout.dictionary)
+        except (OSError, sqlite3.Error):
+            pass  # only an optimisation
+        if store.free_fraction() > 0.25:  # many deletions: worth rewriting the file
+            store.vacuum()
+        report.chunks = store.count_chunks()
+        store.close()
+        return report, writer
+
+    def _fill(self, writer, store: ChunkStore, report: BuildReport, docs_dir: Path, files: list[Path],
+              remove: list[str] | None, known: dict, sync: bool, layout: IndexLayout) -> None:
+        """Remove and (re)process documents: rows into the store, vectors and tokens into the
+        backend writer."""
         new_tokens: list[list[str]] = []  # lexical tokens of new_chunks, same order
+        new_docs: list[str] = []  # doc_id of each new chunk
 
         # what changes
         wanted: dict[str, Path] = {}
@@ -217,10 +273,7 @@ class IndexBuilder:
             if doc_id not in known:
                 report.documents.append(DocResult(doc_id, "", "failed", f"no document {doc_id!r} in the index"))
                 continue
-            ids = store.delete_document(doc_id)
-            removed_ids += ids
-            if vectors is not None:
-                vectors.remove_ids(ids)
+            writer.remove(store.delete_document(doc_id))
             report.documents.append(DocResult(doc_id, known[doc_id].path, "removed"))
 
         if wanted:
@@ -249,10 +302,7 @@ class IndexBuilder:
                 report.documents.append(DocResult(doc_id, str(path), "failed", f"{path.name}: {type(e).__name__}: {e}"))
                 continue
             if old is not None:
-                ids = store.delete_document(doc_id)
-                removed_ids += ids
-                if vectors is not None:
-                    vectors.remove_ids(ids)
+                writer.remove(store.delete_document(doc_id))
             hdr = header(doc)
             texts = [embed_text(doc, c) for c in p.chunks]
             hashes = [text_hash(t) for t in texts]
@@ -260,6 +310,7 @@ class IndexBuilder:
             ids = store.put_document(doc, p.sections, p.chunks, texts, hashes, tokens)
             new_chunks += list(zip(ids, texts, hashes))
             new_tokens += tokens
+            new_docs += [doc_id] * len(ids)
             report.documents.append(DocResult(doc_id, doc.path, "updated" if old else "added",
                                               sections=len(p.sections), chunks=len(p.chunks),
                                               duties=sum(len(c.duties) for c in p.chunks), sha256=doc.source_hash))
@@ -271,36 +322,18 @@ class IndexBuilder:
         if not any(d.status in ("added", "updated", "unchanged") for d in report.documents) and store.count_chunks() == 0:
             reasons = "; ".join(d.reason for d in report.documents if d.status == "failed")
             raise BuildError(f"no document could be indexed{': ' + reasons if reasons else ''}")
-
-        vectors = self._embed_and_add(layout, store, vectors, new_chunks, report)
-        vectors.persist(str(layout.vectors(tmp)))
-        report.faiss = vectors.kind
-        report.faiss_params = vectors.describe()
-        del vectors  # a million vectors need not stay in memory while the lexical index is built
-        self.progress("lexical", 0, 1)
-        lex = self._lexical(layout.lexical(base_dir) if base_dir is not None else None, store, removed_ids, new_chunks,
-                            new_tokens)
-        lex.save(layout.lexical(tmp))
-        self.progress("lexical", 1, 1)
-        try:  # questions are tokenized without loading jieba's whole dictionary (cold start)
-            write_dictionary(layout.dictionary)
-        except (OSError, sqlite3.Error):
-            pass  # only an optimisation
-        if store.free_fraction() > 0.25:  # many deletions: worth rewriting the file
-            store.vacuum()
-        store.close()
-        report.chunks = len(lex)
-        return report
+        vecs = self._embed(layout, new_chunks, report)
+        writer.add(np.array([i for i, _, _ in new_chunks], dtype=np.int64), vecs, new_tokens, new_docs)
 
     def _lexical(self, base_lexical: Path | None, store: ChunkStore, removed_ids: list[int],
-                 new_chunks: list[tuple[int, str, str]], new_tokens: list[list[str]]) -> LexicalIndex:
+                 new_ids: list[int], new_tokens: list[list[str]]) -> LexicalIndex:
         """The previous version's lexical index updated with the changes (array operations),
         or, for a fresh build, one streamed from the stored tokens."""
         n = store.count_chunks()
         if base_lexical is not None:
             try:
                 prev = LexicalIndex.load(base_lexical, mmap=True)
-                lex = prev.updated(removed_ids, [i for i, _, _ in new_chunks], new_tokens)
+                lex = prev.updated(removed_ids, new_ids, new_tokens)
                 if len(lex) == n:
                     return lex
             except (OSError, ValueError, KeyError):
@@ -310,8 +343,8 @@ class IndexBuilder:
             builder.add(ids, toks)
         return builder.finish()
 
-    def _embed_and_add(self, layout: IndexLayout, store: ChunkStore, vectors: ChunkVectorStore | None,
-                       new_chunks: list[tuple[int, str, str]], report: BuildReport) -> ChunkVectorStore:
+    def _embed(self, layout: IndexLayout, new_chunks: list[tuple[int, str, str]], report: BuildReport) -> np.ndarray | None:
+        """Vectors of the new chunks (from the embedding cache, or the model for new text)."""
         model_id = embedding_id(self.cfg.embedding)
         cache = EmbeddingCache(layout.embeddings_cache)
         try:
@@ -326,8 +359,10 @@ class IndexBuilder:
             report.embedded, report.cached = len(missing), len(new_chunks) - len(missing)
         finally:
             cache.close()
-        ids = np.array([i for i, _, _ in new_chunks], dtype=np.int64)
-        vecs = np.vstack([cached[h] for _, _, h in new_chunks]) if new_chunks else None
+        return np.vstack([cached[h] for _, _, h in new_chunks]) if new_chunks else None
+
+    def _add_vectors(self, vectors: ChunkVectorStore | None, ids: np.ndarray, vecs: np.ndarray | None) -> ChunkVectorStore:
+        """FAISS with the new vectors added; the type re-chosen for the new size (local backend)."""
         total = (len(vectors) if vectors is not None else 0) + len(ids)
         kind = choose_kind(self.cfg.index.faiss, total, self.cfg.index.ann_threshold)
         params = dict(hnsw_ef_search=self.cfg.index.hnsw_ef_search, ivf_nprobe=self.cfg.index.ivf_nprobe)

@@ -11,6 +11,12 @@
       .lock                    held by the one build that may run at a time
       cache/embeddings.sqlite  vectors by (model, text hash), shared by builds
       cache/jieba-freq.sqlite  jieba's prefix dictionary, for tokenizing questions quickly
+      milvus.db/               with `[index] backend = "milvus"` and no `uri`: the milvus-lite data
+
+The search engine is the manifest's "backend" (`rag.index.backend`): `local` keeps
+vectors.faiss and lexical/ in the version folder; `milvus` keeps them in a Milvus collection
+the manifest names (with the sequence number of the version's rows), and the version folder
+holds the store only.
 
 Readers open the version the manifest names, so a build in progress or one that crashed never
 disturbs them, and a swap while questions run does not fail them (old versions are kept for a
@@ -34,6 +40,7 @@ from typing import Any, Iterator
 
 from rag.config import Config
 from rag.errors import BuildError, IndexCorrupt, IndexMismatch
+from rag.index.backend import backend_name, manifest_backend
 from rag.index.lexical import INDEX_FORMAT
 from rag.ingest.chunk import CHUNKER_VERSION
 from rag.models.embed import embedding_id
@@ -108,6 +115,7 @@ def compat_key(cfg: Config) -> dict:
         "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars},
         "lexical": TOKENIZER_VERSION,
         "lexical_format": INDEX_FORMAT,
+        "backend": backend_name(cfg.index),
     }
 
 
@@ -117,6 +125,7 @@ def manifest_compat(manifest: dict) -> dict:
         "chunker": {k: manifest.get("chunker", {}).get(k) for k in ("version", "max_chars", "min_chars")},
         "lexical": manifest.get("lexical", {}).get("tokenizer"),
         "lexical_format": manifest.get("lexical", {}).get("format"),
+        "backend": manifest_backend(manifest),
     }
 
 
@@ -135,10 +144,14 @@ def check_manifest(manifest: dict, cfg: Config) -> None:
         raise IndexMismatch(f"the index's lexical tokenizer is outdated; {REBUILD}")
     if manifest.get("lexical", {}).get("format") != INDEX_FORMAT:
         raise IndexMismatch(f"the index's lexical index has an older format; {REBUILD}")
+    have, want = manifest_backend(manifest), backend_name(cfg.index)
+    if have != want:
+        raise IndexMismatch(f"the index was built for the {have!r} search backend but the configuration asks for "
+                            f"{want!r} ([index] backend); {REBUILD}")
 
 
 def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss_kind: str, faiss_params: dict,
-                  docs_dir: Path, previous: str | None, seconds: float) -> dict:
+                  docs_dir: Path, previous: str | None, seconds: float, backend: dict | None = None) -> dict:
     """The manifest of a version: what it was built with, its documents and counts.
     `documents` are the live documents' results (doc_id, path, sha256, sections, chunks, duties)."""
     corpus_hash = hashlib.sha256()
@@ -164,6 +177,7 @@ def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss
         "counts": {"documents": len(documents), "chunks": chunks,
                    "sections": sum(d.sections for d in documents), "duties": sum(d.duties for d in documents)},
         "previous": previous,
+        "backend": backend or {"name": "local"},
     }
 
 
@@ -214,7 +228,10 @@ class IndexLayout:
     # -- writing
     @staticmethod
     def new_version_name() -> str:
-        return "v-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(2)
+        """Sortable by time to the millisecond (garbage collection keeps the newest by name;
+        with seconds only, two builds in one second sorted by their random suffix)."""
+        now = datetime.now(timezone.utc)
+        return "v-" + now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}-" + secrets.token_hex(2)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -252,14 +269,24 @@ class IndexLayout:
     def versions(self) -> list[Path]:
         return sorted((p for p in self.root.glob("v-*") if p.is_dir()), key=lambda p: p.name)
 
-    def collect_garbage(self, keep: set[str], extra: int) -> None:
+    def collect_garbage(self, keep: set[str], extra: int) -> list[dict]:
         """Remove old versions but `keep` and the `extra` newest others (running readers may
-        still use them)."""
+        still use them). Returns the manifests of the versions kept (what a search backend
+        outside the folder must still serve)."""
         versions = self.versions()
         survivors = set(keep) | {p.name for p in versions[-(max(0, extra) + 1):]}
+        kept = []
         for p in versions:
             if p.name not in survivors:
                 shutil.rmtree(p, ignore_errors=True)
+                continue
+            try:
+                m = read_manifest(p)
+            except IndexCorrupt:
+                m = None
+            if m is not None:
+                kept.append(m)
+        return kept
 
 
 def write_failure(e: OSError) -> BuildError:

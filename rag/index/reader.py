@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.config import Config
-from rag.errors import IndexCorrupt, IndexMissing, IndexProblem
+from rag.errors import IndexCorrupt, IndexMissing, IndexProblem, IndexUnavailable
+from rag.index.backend import LocalBackend, SearchBackend, backend_name, open_backend
 from rag.index.catalog import DocList
 from rag.index.layout import REBUILD, IndexLayout, check_manifest
 from rag.index.lexical import LexicalIndex
@@ -27,8 +28,7 @@ class Index:
     dir: Path
     manifest: dict
     store: ChunkStore
-    vectors: ChunkVectorStore
-    lexical: LexicalIndex
+    backend: SearchBackend  # what retrieval searches (rag.index.backend): local FAISS + BM25, or Milvus
     tokenizer: Tokenizer  # the one that tokenizes this index's questions (its own dictionary copy)
     warning: str = ""
     _docs: list[DocRecord] | None = field(default=None, repr=False)
@@ -45,10 +45,14 @@ class Index:
         if check and cfg is not None:
             check_manifest(manifest, cfg)
         params = {}
+        if cfg is not None and check:
+            backend_name(cfg.index)  # an unknown backend is a configuration error, not a damaged index
         if cfg is not None:
             params = dict(hnsw_ef_search=cfg.index.hnsw_ef_search, ivf_nprobe=cfg.index.ivf_nprobe)
         try:
-            return cls._load(layout, manifest, params)
+            return cls._load(layout, manifest, params, cfg)
+        except IndexUnavailable:
+            raise  # the server, not this version: the previous one would not help
         except IndexProblem as first:
             prev = manifest.get("previous")
             prev_manifest = layout.read_manifest(prev) if prev else None
@@ -56,32 +60,39 @@ class Index:
                 raise
             if check and cfg is not None:
                 check_manifest(prev_manifest, cfg)
-            idx = cls._load(layout, prev_manifest, params)
+            idx = cls._load(layout, prev_manifest, params, cfg)
             idx.warning = f"current index version is damaged ({first}); serving the previous version {prev}"
             return idx
 
     @classmethod
-    def _load(cls, layout: IndexLayout, manifest: dict, params: dict) -> "Index":
+    def _load(cls, layout: IndexLayout, manifest: dict, params: dict, cfg: Config | None = None) -> "Index":
         vdir = layout.version_dir(manifest["version"])
         if not vdir.is_dir():
             raise IndexCorrupt(f"index version folder {vdir} is missing; {REBUILD}")
         store = ChunkStore(layout.store(vdir))
-        try:
-            vectors = ChunkVectorStore.load(layout.vectors(vdir), mmap=True, **params)  # a version never changes
-        except Exception as e:
-            raise IndexCorrupt(f"{layout.vectors(vdir)} is unreadable ({str(e).splitlines()[0][:200]}); {REBUILD}") from None
-        try:  # memory-mapped: the files of a version never change
-            lex = LexicalIndex.load(layout.lexical(vdir), mmap=True)
-        except Exception as e:
-            raise IndexCorrupt(f"the lexical index in {vdir} is unreadable ({type(e).__name__}); {REBUILD}") from None
+        backend = open_backend(layout, manifest, vdir, store, cfg, params)
         n = store.count_chunks()
-        if len(vectors) != n or len(lex) != n:
-            raise IndexCorrupt(f"index {vdir.name} is inconsistent ({n} chunks, {len(vectors)} vectors, "
-                               f"{len(lex)} lexical rows); {REBUILD}")
+        if isinstance(backend, LocalBackend):
+            if len(backend.vectors) != n or len(backend.lexical) != n:
+                raise IndexCorrupt(f"index {vdir.name} is inconsistent ({n} chunks, {len(backend.vectors)} vectors, "
+                                   f"{len(backend.lexical)} lexical rows); {REBUILD}")
+        elif manifest.get("counts", {}).get("chunks") != n:
+            raise IndexCorrupt(f"index {vdir.name} is inconsistent ({n} chunks in the store, "
+                               f"{manifest.get('counts', {}).get('chunks')} in the manifest); {REBUILD}")
         # questions are tokenized with the folder's copy of jieba's dictionary (no 0.6 s load)
-        idx = cls(layout.root, manifest, store, vectors, lex, Tokenizer(layout.dictionary))
-        vectors._loader = idx.nodes
+        idx = cls(layout.root, manifest, store, backend, Tokenizer(layout.dictionary))
+        if isinstance(backend, LocalBackend):
+            backend.vectors._loader = idx.nodes
         return idx
+
+    # the local backend's parts (tests, the benchmark and the naive reference read them)
+    @property
+    def vectors(self) -> ChunkVectorStore | None:
+        return getattr(self.backend, "vectors", None)
+
+    @property
+    def lexical(self) -> LexicalIndex | None:
+        return getattr(self.backend, "lexical", None)
 
     @property
     def version(self) -> str:
@@ -130,6 +141,8 @@ class Index:
         """A llama-index `VectorStoreIndex` over this index's vectors (retrievers, query engines)."""
         from llama_index.core import VectorStoreIndex
 
+        if self.vectors is None:
+            raise NotImplementedError(f"a llama-index vector store over the {self.backend.name!r} backend")
         return VectorStoreIndex.from_vector_store(self.vectors, embed_model=embed_model)
 
     def stale_reasons(self, docs_dir: Path) -> list[str]:

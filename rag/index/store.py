@@ -52,6 +52,11 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
 # Listing documents reads only this index: in the table, every column after `text` (the whole
 # document) sits behind its overflow pages, which made listing 20k documents read them all.
+# Chunk frequency of every token, kept by stores whose search engine is not the local BM25 arrays
+# (the milvus backend): the answer stage's IDF and `mentions` read it.
+TERMS = """
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+"""
 LIST_INDEX = """
 CREATE INDEX IF NOT EXISTS documents_list
     ON documents(doc_id, path, sha256, meta, n_chunks, n_duties, n_sections, encoding, format);
@@ -90,9 +95,11 @@ class DocRecord:
 class ChunkStore:
     """SQLite rows for documents and chunks. One connection per thread."""
 
-    def __init__(self, path: Path, readonly: bool = True):
+    def __init__(self, path: Path, readonly: bool = True, term_df: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        self.term_df = term_df  # keep the `terms` table (chunk frequency per token) up to date
+        self._count: int | None = None
         self._local = threading.local()
         if readonly and not self.path.exists():
             raise IndexCorrupt(f"{self.path} is missing; rebuild with `make index`")
@@ -118,6 +125,8 @@ class ChunkStore:
                         conn.execute("UPDATE documents SET n_sections=json_array_length(sections)")
                         conn.commit()
                     conn.executescript(LIST_INDEX)
+                    if self.term_df:
+                        conn.executescript(TERMS)
                 conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()  # not count(*): a full scan
             except sqlite3.DatabaseError as e:
                 raise IndexCorrupt(f"{self.path} is not a readable chunk store ({e}); rebuild with `make index`") from None
@@ -161,12 +170,32 @@ class ChunkStore:
                 )
                 ids.append(int(cur.lastrowid))
                 c.id = ids[-1]
+            if self.term_df:
+                self._count_terms(conn, tokens, +1)
         return ids
+
+    @staticmethod
+    def _count_terms(conn, token_lists, sign: int) -> None:
+        from collections import Counter
+
+        df: Counter = Counter()
+        for toks in token_lists:
+            df.update(set(toks))
+        if sign > 0:
+            conn.executemany("INSERT INTO terms VALUES (?,?) ON CONFLICT(term) DO UPDATE SET df=df+excluded.df",
+                             df.items())
+        else:
+            conn.executemany("UPDATE terms SET df=df-? WHERE term=?", [(n, t) for t, n in df.items()])
+            conn.execute("DELETE FROM terms WHERE df<=0")
 
     def delete_document(self, doc_id: str) -> list[int]:
         conn = self._conn()
         with conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+            if self.term_df:
+                toks = [t.split(" ") if t else [] for (t,) in conn.execute("SELECT tokens FROM chunks WHERE doc_id=?",
+                                                                           (doc_id,))]
+                self._count_terms(conn, toks, -1)
             conn.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
             conn.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
         return ids
@@ -296,4 +325,24 @@ class ChunkStore:
         return [Section(tuple(p), lv, h, s, e, b) for p, lv, h, s, e, b in json.loads(row[0])]
 
     def count_chunks(self) -> int:
-        return int(self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0])
+        if self.readonly and self._count is not None:  # an opened version never changes
+            return self._count
+        n = int(self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0])
+        if self.readonly:
+            self._count = n
+        return n
+
+    def doc_freq(self, tokens: list[str]) -> dict[str, int]:
+        """How many chunks contain each token, from the `terms` table (stores written with
+        `term_df`); 0 for unknown tokens."""
+        out = {t: 0 for t in tokens}
+        keys = list(out)
+        conn = self._conn()
+        try:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                for t, n in conn.execute(f"SELECT term, df FROM terms WHERE term IN ({','.join('?' * len(part))})", part):
+                    out[t] = int(n)
+        except sqlite3.OperationalError as e:  # no such table: written without term_df
+            raise IndexCorrupt(f"{self.path} has no token frequencies ({e}); rebuild with `make index`") from None
+        return out

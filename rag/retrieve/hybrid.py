@@ -7,12 +7,15 @@ The post-retrieval steps are node postprocessors (`RegionTiers`, `PlaceInterleav
 `CrossEncoderRerank`), applied in order by `search`, exactly as a llama-index query engine
 applies its postprocessors. `search` is what the pipeline calls: it analyses the question
 (places, type, filters) into a `ScopedQuery`, retrieves, postprocesses and returns the top k
-as `Hit`s with the analysis. Explicit `region`/`doc` filters restrict both retrievers by chunk
-id (FAISS id selectors, BM25 masks), so filtering is exact, not a post-hoc cut.
+as `Hit`s with the analysis. Both searches go through the index's search backend (`rag.index.backend`:
+local FAISS + BM25 arrays, or Milvus), the one interface; explicit `region`/`doc` filters are
+passed to it as allowed documents (chunk-id selectors locally, a `doc_id in [...]` expression
+in Milvus), so filtering is exact, not a post-hoc cut.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +23,6 @@ from typing import Any
 import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import VectorStoreQuery
 
 from rag.config import RetrievalConfig
 from rag.errors import ConfigError
@@ -33,6 +35,21 @@ from rag.retrieve.query import Analysis, analyse, resolve_filters
 from rag.retrieve.rerank import CrossEncoderRerank
 
 MODES = ("dense", "lexical", "hybrid")
+QUERY_CACHE_SIZE = 2048  # question embeddings kept per retriever
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _pool():
+    """Threads for the lexical search of remote engines (created on first use)."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rag-lexical")
+    return _executor
 
 
 @dataclass
@@ -42,7 +59,6 @@ class ScopedQuery(QueryBundle):
 
     analysis: Analysis | None = None
     allowed_docs: set[str] | None = None  # doc ids the filters allow (None: no filter)
-    allowed_ids: np.ndarray | None = None  # their chunk ids
     candidates: int = 50  # per retriever, before fusion
     timings: dict[str, float] = field(default_factory=dict)
     dense: dict[int, float] = field(default_factory=dict)  # chunk id → cosine similarity (filled by _retrieve)
@@ -87,6 +103,8 @@ class HybridRetriever(BaseRetriever):
             raise ConfigError(f"unknown fusion {self.cfg.fusion!r} (known: {', '.join(FUSIONS)})")
         self.reranker = reranker
         self.max_question_chars = max_question_chars
+        self._qcache: dict[str, np.ndarray] = {}
+        self._qlock = threading.Lock()
 
     # -- the pipeline's entry point
     def scoped(self, question: str, k: int | None = None, region: str | None = None,
@@ -99,18 +117,14 @@ class HybridRetriever(BaseRetriever):
         allowed_docs = resolve_filters(docs, region, doc)
         if doc_ids is not None:
             allowed_docs = set(doc_ids) if allowed_docs is None else allowed_docs & set(doc_ids)
-        allowed_ids = None
-        if allowed_docs is not None:
-            allowed_ids = np.asarray(self.index.store.chunk_ids(sorted(allowed_docs)), dtype=np.int64)
         return ScopedQuery(query_str=analysis.normalized, analysis=analysis, allowed_docs=allowed_docs,
-                           allowed_ids=allowed_ids,
                            candidates=max(self.cfg.candidates, k))
 
     def mentions(self, name: str) -> bool:
         """Whether some chunk's text names `name`: as a word of its own, or (a name jieba
         splits) with every character pair of it."""
         tokens = self.index.tokenizer.tokens(name, bigrams=True)
-        df = self.index.lexical.doc_freq(tokens)
+        df = self.index.backend.doc_freq(tokens)
         if df.get(name):
             return True
         pairs = [t for t in tokens if t.startswith("#")]
@@ -141,27 +155,51 @@ class HybridRetriever(BaseRetriever):
             hits.append(Hit(chunk=c, score=n.score, rank=rank, title=n.node.metadata["title"], meta=metas.get(c.doc_id)))
         return SearchResult(hits, query.analysis, query.allowed_docs, query.timings, query.dense)
 
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The question's embedding; repeated questions come from a small cache (the model
+        costs ~27 ms a question on 2 cores, a lookup nothing)."""
+        vec = self._qcache.get(text)
+        if vec is None:
+            vec = np.asarray(embed_query(self.embed_model, text), dtype=np.float32)
+            with self._qlock:
+                if len(self._qcache) >= QUERY_CACHE_SIZE:
+                    self._qcache.pop(next(iter(self._qcache)))  # oldest first (insertion order)
+                self._qcache[text] = vec
+        return vec
+
     # -- llama-index interface: the fused candidates
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         q = query_bundle if isinstance(query_bundle, ScopedQuery) else self.scoped(query_bundle.query_str)
         n = q.candidates
+        backend = self.index.backend  # the one search interface (rag.index.backend): local or milvus
         rankings, scored, weights = [], [], []
-        if self.cfg.mode in ("dense", "hybrid"):
+        def dense():
             t = time.perf_counter()
-            qvec = embed_query(self.embed_model, q.query_str)
-            res = self.index.vectors.query(VectorStoreQuery(query_embedding=qvec, similarity_top_k=n),
-                                           allowed_ids=q.allowed_ids, load_nodes=False)
+            res = backend.search_dense(self._query_vector(q.query_str), n, q.allowed_docs)
             q.timings["dense_ms"] = (time.perf_counter() - t) * 1000
-            ids = [int(i) for i in res.ids]
-            rankings.append(ids)
-            scored.append(list(zip(ids, res.similarities)))
-            q.dense = dict(scored[-1])
+            return res
+
+        def lexical():
+            t = time.perf_counter()
+            tokens = self.index.tokenizer.tokens(q.query_str, bigrams=backend.bigrams)
+            res = backend.search_lexical(tokens, n, q.allowed_docs)
+            q.timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+            return res
+
+        both = self.cfg.mode == "hybrid"
+        lex_future = None
+        if both and getattr(backend, "remote", False):
+            # a search engine behind a network call: its lexical search runs while the question
+            # is embedded (the model releases the GIL), instead of after it
+            lex_future = _pool().submit(lexical)
+        if self.cfg.mode in ("dense", "hybrid"):
+            res = dense()
+            rankings.append([cid for cid, _ in res])
+            scored.append(res)
+            q.dense = dict(res)
             weights.append(self.cfg.dense_weight)
         if self.cfg.mode in ("lexical", "hybrid"):
-            t = time.perf_counter()
-            tokens = self.index.tokenizer.tokens(q.query_str, bigrams=self.index.lexical.bigrams)
-            res = self.index.lexical.search(tokens, n, q.allowed_ids)
-            q.timings["lexical_ms"] = (time.perf_counter() - t) * 1000
+            res = lex_future.result() if lex_future is not None else lexical()
             rankings.append([cid for cid, _ in res])
             scored.append(res)
             weights.append(self.cfg.lexical_weight)

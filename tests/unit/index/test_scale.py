@@ -410,3 +410,30 @@ def test_ivf_is_retrained_when_it_outgrows_its_lists(tmp_path):
     assert faiss.extract_index_ivf(idx.vectors.faiss_index).nlist > 2 * small
     assert read_manifest(index_dir)["faiss"]["nlist"] > 2 * small
     assert len(idx.vectors) == len(idx.lexical) == idx.store.count_chunks()
+
+
+def test_question_tokens_are_cached_and_the_dictionary_loads_in_the_background(tmp_path, monkeypatch):
+    """A light tokenizer keeps recent questions' tokens (callers get copies) and, from the
+    second question on, loads the full dictionary in a background thread."""
+    from rag.text import tokenize as tk
+
+    path = write_dictionary(tmp_path / "dict.sqlite")
+    t = Tokenizer(path)
+    calls = []
+    real = t.segment
+    monkeypatch.setattr(t, "segment", lambda text: calls.append(text) or real(text))
+    a = t.tokens("两法衔接平台建设")
+    a.append("changed")
+    assert t.tokens("两法衔接平台建设") == a[:-1] and len(calls) == 1
+    assert t.words("两法衔接平台建设") == [w for w in a[:-1] if not w.startswith("#")] and len(calls) == 2
+    long_text = "法治政府" * 200  # documents are not cached
+    t.tokens(long_text), t.tokens(long_text)
+    assert calls.count(long_text) == 2
+    started = []
+    monkeypatch.setattr(tk, "warm_full", lambda background=True: started.append(background))
+    fresh = Tokenizer(path)
+    if tk.full_segmenter.cache_info().currsize == 0:  # another test may have loaded it already
+        fresh.tokens("第一个问题")
+        assert not started
+        fresh.tokens("第二个问题")
+        assert started == [True]

@@ -141,3 +141,24 @@ def test_search_restricted_to_doc_ids(pipeline):
     assert hits and {h.chunk.doc_id for h in hits} == only
     assert pipeline.search("两法衔接平台", 5, doc_ids=set()).hits == []
     assert {h.chunk.doc_id for h in pipeline.search("法治", 20, region="宁夏", doc_ids=only).hits} == {docs[2]}
+
+
+def test_repeated_questions_reuse_their_embedding(corpus_index):
+    from support.fakes import BigramEmbedding
+
+    from rag.index.reader import Index
+
+    cfg, index_dir = corpus_index
+    calls = []
+
+    class Counting(BigramEmbedding):
+        def _get_query_embedding(self, query):
+            calls.append(query)
+            return super()._get_query_embedding(query)
+
+    r = HybridRetriever(Index.open(index_dir, cfg), Counting(model_name="bigram-256"), cfg.retrieval)
+    a = [h.chunk.id for h in r.search("两法衔接平台").hits]
+    b = [h.chunk.id for h in r.search("两法衔接平台").hits]
+    assert a == b and len(calls) == 1
+    r.search("营业执照")
+    assert len(calls) == 2
