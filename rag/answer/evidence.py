@@ -17,7 +17,7 @@ from rag.answer.asked import field_words, metadata_field
 from rag.answer.context import AnswerContext
 from rag.index.catalog import EXACT
 from rag.messages import TRUNCATED
-from rag.records import Chunk, Hit
+from rag.records import UNKNOWN, Chunk, Hit
 from rag.text import places as rg
 from rag.text.everyday import documentary
 
@@ -135,6 +135,23 @@ class Evidence:
     @property
     def docs(self):
         return self.ctx.documents
+
+    @property
+    def inherited_years(self) -> list[int]:
+        """Years the follow-up rewriting carried over from the previous turn ("东城街道呢?" after
+        "…丹江镇2023年…"): the user asked about the other place, not necessarily that year."""
+        own = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", self.question)}
+        return [y for y in self.analysis.years if y not in own] if self.standalone != self.question else []
+
+    def year_covered(self, year: int, doc_id: str) -> bool:
+        """A document covers a year: within its period, or the year stands in its text."""
+        m = self.docs[doc_id].meta
+        if m.period != UNKNOWN:
+            years = [int(y) for y in re.findall(r"\d{4}", m.period)]
+            if years and min(years) <= year <= max(years):
+                return True
+        doc = self.ctx.document(doc_id)
+        return bool(doc and str(year) in doc.text)
 
     @classmethod
     def gather(cls, question: str, standalone: str, result: "SearchResult", ctx: AnswerContext) -> "Evidence":

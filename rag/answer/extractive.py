@@ -61,8 +61,12 @@ class Composition:
 
 def _scope_line(ev: Evidence, comp: Composition) -> str:
     """Whose document an answer comes from, when the question names no place but the evidence
-    is one place's document: "据利通区《…(2016—2020年)》(征求意见稿):"."""
+    is one place's document: "据利通区《…(2016—2020年)》(征求意见稿):"; and that it is of another
+    year than one a follow-up carried over ("东城街道呢?" after "…2023年…")."""
     a = ev.analysis
+    other_year = _other_year_line(ev, comp)
+    if other_year:
+        return other_year
     if a.places or a.mentioned_places or not comp.cited:
         return ""
     docs = {c.doc_id for _, _, _, c, _ in comp.cited}
@@ -70,6 +74,27 @@ def _scope_line(ev: Evidence, comp: Composition) -> str:
         return ""
     label = _doc_label(ev.docs.get(next(iter(docs))))
     return f"据{label}:" if label and not _names_own_place(a.normalized, ev.docs.get(next(iter(docs)))) else ""
+
+
+def _other_year_line(ev: Evidence, comp: Composition) -> str:
+    """The cited documents are not of a year the follow-up only inherited: an annual report is of
+    its own year, a plan of its span."""
+    docs = sorted({c.doc_id for _, _, _, c, _ in comp.cited} & set(ev.docs))
+    if not docs:
+        return ""
+
+    def of_year(year: int, doc_id: str) -> bool:
+        m = ev.docs[doc_id].meta
+        if m.doc_type == "annual_report":
+            return str(year) in m.period or str(year) in m.title
+        return ev.year_covered(year, doc_id)
+
+    missing = [y for y in ev.inherited_years if not any(of_year(y, d) for d in docs)]
+    if not missing:
+        return ""
+    label = _doc_label(ev.docs[docs[0]]) if len(docs) == 1 else ""
+    years = "、".join(f"{y}年" for y in missing)
+    return f"{label or '现有文件'}不涉及{years};以下是{'该文件' if label else '文件'}所写的:"
 
 
 def _names_own_place(question: str, record) -> bool:
@@ -317,7 +342,7 @@ class ExtractiveAnswerer:
     def _metadata_all(self, fields: list[str], ev: Evidence, comp: Composition) -> bool:
         """Every metadata field the question asks for ("文号和落款日期"), then, when the question
         asks more than the fields ("…主题要写什么"), the sentence that answers the rest."""
-        answered = [f for f in fields if self._metadata(f, ev.hits, ev.docs, ev.ctx, comp)]
+        answered = [f for f in fields if self._metadata(f, ev.hits, ev.docs, ev.ctx, comp, ev.analysis.normalized)]
         if not answered:
             return False
         rest = [w for w in ev.words if not any(w in line for line in comp.lines)]
@@ -332,11 +357,13 @@ class ExtractiveAnswerer:
                 comp.lines.append(f"{_clip(_strip_label(s.text), 200)}[{n}]")
         return True
 
-    def _metadata(self, field_name: str, hits, docs, ctx: AnswerContext, comp: Composition) -> bool:
+    def _metadata(self, field_name: str, hits, docs, ctx: AnswerContext, comp: Composition, question: str = "") -> bool:
         """Answer from the document's metadata, citing the line of the text where it stands (a
         value read from the page's header table, which is not body text, cites the title line)."""
         if field_name == "recipient":
             return self._recipient(hits, docs, ctx, comp)
+        if field_name == "issuer" and self._drafter(question, hits, docs, ctx, comp):
+            return True
         record = next((docs[h.chunk.doc_id] for h in hits[:5] if h.chunk.doc_id in docs
                        and getattr(docs[h.chunk.doc_id].meta, field_name, UNKNOWN) != UNKNOWN), None)
         if record is None:
@@ -365,6 +392,37 @@ class ExtractiveAnswerer:
         if not any(f"《{record.meta.title}》:" in x for x in comp.lines):
             comp.lines.append(f"《{record.meta.title}》:{_clip(line, 160)}[{n}]")
         return True
+
+    @staticmethod
+    def _drafter(q: str, hits, docs, ctx: AnswerContext, comp: Composition) -> bool:
+        """Who drafted a document (哪个单位起草的), which is not who issued it: the body the text
+        says wrote it ("县司法局在深入调研的基础上起草了《实施方案》", "现将县政府法制办制定的《…》")."""
+        asked = next(((v, label) for k, v, label in _DRAFT_VERBS if re.search(k, q)), None)
+        if asked is None:
+            return False
+        verbs, label = asked
+        for h in hits[:5]:
+            record = docs.get(h.chunk.doc_id)
+            document = ctx.document(h.chunk.doc_id) if record is not None else None
+            if document is None:
+                continue
+            for m in re.finditer(rf"(?P<body>{_DRAFT_BODY})(?:在[^,。;\n]{{1,12}}?|会同[^,。;\n]{{1,12}}?)?"
+                                 rf"(?:牵头|负责|组织)?(?:{verbs})", document.text):
+                line_start = max(document.text.rfind(c, 0, m.start()) for c in "。\n") + 1
+                line_end = min([i for i in (document.text.find(c, m.end()) for c in "。\n") if i >= 0] or
+                               [len(document.text)])
+                line_end += document.text[line_end:line_end + 1] == "。"
+                chunk = next((c for c in ctx.doc_chunks(record.doc_id) if c.start <= m.start() < c.end), None)
+                if chunk is None:
+                    continue
+                line = document.text[line_start:line_end].strip()
+                line_start = document.text.find(line, line_start)
+                n = comp.cite(line, line_start, line_start + len(line), chunk, record.meta.title)
+                body = re.sub(_DRAFT_LEAD, "", m.group("body"))
+                comp.lines.append(f"{label}:{body}[{n}]。")
+                comp.lines.append(f"《{record.meta.title}》:{_clip(line, 160)}[{n}]")
+                return True
+        return False
 
     @staticmethod
     def _cite_head(document, record, ctx: AnswerContext, comp: Composition, statement: str) -> bool:
@@ -432,6 +490,16 @@ _NAME_ASKED_RE = re.compile(r"叫什么|叫啥|名称|名字|什么平台|什么
 _DATE_ASKED_RE = re.compile(r"哪天|哪一天|几月几日|几号|什么日子|日期")
 _QUOTED_NAME_RE = re.compile(r"“[^”]{2,30}”|《[^》]{2,40}》|「[^」]{2,30}」")
 _DAY_RE = re.compile(r"\d{1,2}月\d{1,2}日")
+
+
+# (what the question asks, the verbs that answer it): drafting is not issuing (印发)
+_DRAFT_VERBS = [  # (asked, answered by, label)
+    (r"起草|草拟|拟定|拟稿", "起草|草拟|拟定", "起草单位"),
+    (r"(?:哪个|哪些|什么)(?:部门|单位|机关|机构)?(?:负责|牵头)?制定|谁制定|由谁制定|制定单位", "制定|起草", "制定单位"),
+    (r"(?:哪个|哪些|什么)(?:部门|单位|机关|机构)?(?:负责|牵头)?编制|谁编制|编制单位", "编制|起草", "编制单位"),
+]
+_DRAFT_BODY = r"[\u4e00-\u9fff]{1,14}(?:局|办|委|厅|院|处|中心|办公室|司法所|政府)"
+_DRAFT_LEAD = r"^(?:现将|现|将|由|经|请|是|为|并|已)+"
 
 
 def _slot_pattern(question: str) -> re.Pattern | None:

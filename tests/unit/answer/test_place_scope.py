@@ -102,3 +102,43 @@ def test_a_when_question_is_answered_with_a_deadline_not_a_plans_span(places_pip
 def test_everyday_words_are_read_as_the_documents_words(places_pipeline, question, fact):
     a = places_pipeline.ask(question)
     assert not a.refused and fact in a.text, a.text
+
+
+def test_a_follow_up_keeps_the_other_places_own_year_and_says_so(places_pipeline):
+    # "东城街道呢?" after a 2023 question about 丹江镇: the year was only carried over, so 东城街道's
+    # 2022 report answers, saying that it is not of 2023
+    history = [("user", "雷山县丹江镇2023年培育了多少名“法律明白人”?"), ("assistant", "…")]
+    a = places_pipeline.ask("东城街道呢?", history=history)
+    assert not a.refused and "140名" in a.text and cited_docs(a) == {"b01"}
+    assert "不涉及2023年" in a.text.splitlines()[0]
+    check_citations_point_into_sources(places_pipeline, a)
+    # a year the user asks for is still checked
+    b = places_pipeline.ask("东城街道2023年呢?", history=history)
+    assert b.refused and b.refusal_rule == "year_outside"
+
+
+@pytest.mark.parametrize("question, rule", [
+    ("黔南州规划里深化行政复议体制改革由哪个部门牵头?", "body_absent"),  # the 规划 has no such measure
+    ("在嘉定办“一业一证”需要准备哪些材料?", "materials_absent"),  # 嘉定's report names no papers
+    ("办营业执照要带什么材料?", "materials_absent"),
+])
+def test_who_and_which_papers_need_evidence_that_names_them(places_pipeline, question, rule):
+    a = places_pipeline.ask(question)
+    assert a.refused and a.refusal_rule == rule, a.text
+
+
+def test_a_who_question_with_a_responsibility_note_is_answered(places_pipeline):
+    a = places_pipeline.ask("黔南州规范规范性文件制定由哪个单位牵头?")
+    assert not a.refused and "州司法局" in a.text and cited_docs(a) == {"a12"}
+
+
+@pytest.mark.parametrize("question, drafter, doc", [
+    ("《互助土族自治县法治政府建设实施方案(2021—2025年)》是由哪个单位起草的?", "起草单位:县司法局", "b09"),
+    ("《2018年度延寿县法治政府建设实施方案》是哪个部门制定的?", "制定单位:县政府法制办", "a17"),
+])
+def test_who_drafted_a_document_is_not_who_issued_it(places_pipeline, question, drafter, doc):
+    a = places_pipeline.ask(question)
+    assert not a.refused and a.text.startswith(drafter) and cited_docs(a) == {doc}
+    check_citations_point_into_sources(places_pipeline, a)
+    b = places_pipeline.ask(question.replace("起草", "印发").replace("制定", "印发"))
+    assert "起草单位" not in b.text and "制定单位" not in b.text and "印发单位" in b.text
