@@ -52,7 +52,7 @@ _NAV = (
     r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)"
 )
 _TOOLS = (
-    r"无障碍(?:浏览)?|简体(?:版)?|繁体(?:版)?|简|繁|长者(?:模式|版)|关怀版|手机版|微信(?:公众号)?|微博|QQ空间|English|"
+    r"无障碍(?:浏览)?|简体(?:版)?|繁体(?:版)?|简|繁|长者(?:模式|版)|长辈(?:模式|版)|关怀版|手机版|微信(?:公众号)?|微博|QQ空间|English|"
     r"日本語|한국어|Русский|蒙古文版|汉文|维吾尔文|哈萨克文|登录|注册|网站支持IPv6|IPv6|设为首页|加入收藏|智能问答|一网搜|"
     r"搜索|请输入关键字|语音播报|返回顶部|打印|关闭|放大|缩小|默认|返回目录|上一版|下一版|上一期|下一期|分享到(?:微信|微博)?"
 )
@@ -106,7 +106,8 @@ RULES: list[Rule] = [
     Rule("site_banner", _re(rf"^[{_CJK}]{{2,30}}?(?:人民政府|政府|法制办公室|司法局|司法厅)(?:门户网站|信息公开网|网站|网)?"
                             r"(?:\s*\((?:繁体|简体)版\))?(?:\s*(?:政府信息公开|信息公开|政务公开))?$"
                             rf"|^[{_CJK}]{{2,12}}(?:日报|晚报|报)?(?:数字报|电子报|数字版)$|^[{_CJK}]{{2,8}}\s+(?:政务公开|政府信息公开)$"
-                            r"|^(?:政府信息公开|信息公开|政务公开)$"), "head",
+                            r"|^(?:政府信息公开|信息公开|政务公开)$"
+                            rf"|^[{_CJK}()]{{2,30}}(?:政务网|政府网|门户网站|门户网|政务公开网|信息公开网|新闻网)$"), "head",
          "the site's name above the article (not an issuer line of a title that goes on with 关于…)",
          "b13_yiwu-choucheng-jiedao-2021.txt", "义乌市人民政府 政府信息公开"),
     Rule("url_byline", _re(r"(?:www\.|https?://)\S+.*\d{4}-\d{1,2}-\d{1,2}|\d{4}-\d{1,2}-\d{1,2}.*(?:www\.|https?://)"), "drop",
@@ -134,7 +135,7 @@ RULES: list[Rule] = [
     Rule("prev_next", _re(r"^(?:上一篇|下一篇|上一条|下一条|上一版|下一版|上一期|下一期)"), "drop",
          "links to the previous/next article (their titles would pass for the document's)",
          "b01_xinluo-dongcheng-jiedao-2022.txt", "上一篇:东城街道2022年政府信息公开工作年度报告", 0),
-    Rule("related", _re(r"^(?:相关(?:新闻|阅读|文章|链接|推荐|报道|稿件|信息)|推荐阅读|延伸阅读|热点推荐|热门文章)\s*[::]?"), "block",
+    Rule("related", _re(r"^(?:相关(?:新闻|阅读|文章|链接|推荐|报道|稿件|信息|文件)|推荐阅读|延伸阅读|热点推荐|热门文章)\s*[::]?"), "block",
          "a related-articles box: the label and the headline list below it",
          "b08_weixian-news-2022.html", "相关新闻", 0),
     Rule("editor", _re(r"^(?:责任编辑|编辑|审核|校对|二审|终审|值班编辑|来稿编辑)\s*[::]"), "drop",
@@ -143,6 +144,17 @@ RULES: list[Rule] = [
          "keyword and permalink lines", "b08_weixian-news-2022.html", "关键词:法治政府,示范创建,威县"),
     Rule("attachment_none", _re(r"^附件\s*[::]\s*无$"), "drop", "an empty attachment line: 附件:无",
          "b12_yongchuan-shenglilu-jiedao-2022.html", "附件:无"),
+    Rule("attachment_download", _re(r"^附件下载\s*[::]"), "drop",
+         "an attachment download link: 附件下载:[…xlsx](…)", "h03_sheyang-2024-work-points.md", "附件下载:"),
+    Rule("page_number", _re(r"^[—\-–]{1,2}\s*\d{1,3}\s*[—\-–]{1,2}$"), "drop",
+         "a page number left between paragraphs by PDF-to-text: — 2 —", "h04_sangzhuzi-2023-work-points-pdf.txt",
+         "— 2 —"),
+    Rule("copy_to", _re(r"^抄送\s*[::]"), "drop",
+         "the 版记 of an official document: who gets copies (抄送:…)", "h04_sangzhuzi-2023-work-points-pdf.txt",
+         "抄送:区委办公室,区人大常委会办公室"),
+    Rule("print_run", _re(rf"^[{_CJK}()]{{2,30}}\s+\d{{4}}\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日\s*印发$"), "drop",
+         "the 版记 line of who printed it and when (not the signature)", "h04_sangzhuzi-2023-work-points-pdf.txt",
+         "日喀则市桑珠孜区人民政府办公室 2023年3月28日印发"),
     Rule("image_file", _re(r"^\S{0,30}\.(?:png|jpe?g|gif|bmp|webp)$|^(?:图片|插图|图)\s*\d{1,3}$|^[\u4e00-\u9fffA-Za-z]{1,12}[-_]\d{1,3}$"),
          "drop", "an image left in the text: its file name (图片1.png) or its numbered label (一图读懂-01)",
          "b10_chuxiong-plan-yituduodong.md", "一图读懂-01"),

@@ -46,10 +46,16 @@ _ETC_ANY_RE = re.compile(r"等(?:有关|相关|其他)?(?:部门|单位|机构)(
 # Something that looks like a body: ends like an office, bureau, committee, town, department...
 _BODY_RE = re.compile(r"(?:局|办|委|部|室|院|厅|处|中心|分局|政府|乡镇|街道|部门|单位|组|会|所|队|站|馆|社|行|法院|检察院)$")
 _UNIT_RE = re.compile(r"(?:局|办|委|部|室|院|厅|处|中心|分局|政府|乡镇|街道|部门|单位|组|会|所|队|站|馆|社|行|法院|检察院|"
-                      r"专班|海关|镇街|镇乡|机关|机构|科室|村|社区|大队|支队)$")
+                      r"专班|海关|镇街|镇乡|镇|机关|机构|科室|村|社区|大队|支队)$")
 _JOIN_RE = re.compile(r"以及|和|及|与")
 _LABEL_RE = re.compile(r"(?P<label>牵头(?:责任)?(?:单位|部门)|主责(?:单位|部门)|责任(?:单位|部门)|配合(?:单位|部门)|"
-                       r"参与(?:单位|部门)|协办(?:单位|部门)|协助(?:单位|部门))\s*[::]\s*")
+                       r"参与(?:单位|部门)|参加(?:单位|部门)|协办(?:单位|部门)|协助(?:单位|部门)|协同(?:单位|部门))\s*[::]\s*")
+# a collective written with 、 inside it: "县各委、办、局" is one unit, not three
+_COLLECTIVE_RE = re.compile(r"委、办、局(?:、(?:中心|公司|直属单位))*")
+# "区政府办公室(牵头)、区司法局": the unit marked as leading a list of responsible units
+_LEAD_MARK_RE = re.compile(r"[((]牵头(?:单位)?[))]$")
+# "由…牵头", "此项工作由…牵头": what precedes the lead units in prose
+_BY_LEAD_RE = re.compile(r"^(?:此项工作|该项工作|本项工作|这项工作)?由")
 
 DEADLINE_RE = re.compile(
     r"(?:(?:到|至|在)?\d{4}年(?:年底|底|年末|末|上半年|下半年|\d{1,2}月(?:底|末|中旬|上旬|下旬)?(?:\d{1,2}日)?)?(?:前|以前|之前))"
@@ -67,11 +73,12 @@ _ITEM_LABEL_RE = re.compile(r"^(?:\d{1,3}[)\uff09.、]|[(\uff08]\d{1,3}[)\uff09]
 
 def _bodies(part: str) -> list[str]:
     out = []
+    part = _COLLECTIVE_RE.sub(lambda m: m.group(0).replace("、", "\x00"), part)
     for item in _SPLIT_RE.split(part):
         item = item.strip(" ,,、;;")
         item = _ETC_RE.sub("", item).strip()
         if item:
-            out.extend(_split_joined(item))
+            out.extend(u.replace("\x00", "、") for u in _split_joined(item))
     return out
 
 
@@ -125,7 +132,7 @@ def parse_note(body: str) -> tuple[list[str], list[str]] | None:
         return parse_labelled(body)
     if _LEAD_KW in body:
         lead_part, _, rest = body.partition(_LEAD_KW)
-        lead = _bodies(lead_part)
+        lead = _bodies(_BY_LEAD_RE.sub("", lead_part.strip()))
         rest = rest.strip(" ,,、;;")
         support_part = re.sub(_SUPPORT_VERBS, "", rest).strip()
         support = _bodies(support_part)
@@ -170,8 +177,12 @@ def parse_labelled(body: str) -> tuple[list[str], list[str]] | None:
         if not _valid(units):
             return None
         label = m.group("label")
-        if label.startswith(("牵头", "主责")):
-            lead += units
+        marked = [u for u in units if _LEAD_MARK_RE.search(u)]
+        if marked and not label.startswith(("牵头", "主责")):  # 责任单位:X(牵头),Y、Z
+            lead += [_LEAD_MARK_RE.sub("", u) for u in marked]
+            support += [u for u in units if u not in marked]
+        elif label.startswith(("牵头", "主责")):
+            lead += [_LEAD_MARK_RE.sub("", u) for u in units]
         elif label.startswith("责任"):
             resp += units
         else:

@@ -4,7 +4,8 @@ Government sites put a label/value block above the article. It comes in several 
 
 - cells of a table row, rendered as `label | value | label | value` (HTML tables, Tab- or
   `|`-separated text): `索 引 号 | 1134…/2024-00012 | 主题分类 | 政府法制 |` (a15, b05, a01);
-- bracketed labels: `[ 索引号 ] 11500101…/2023-00127` (a02);
+- bracketed labels, one or several on a line: `[ 索引号 ] 11500101…/2023-00127` (a02),
+  `【发布单位】…【发布日期】2023-03-29 【信息分类】政府法制 【文号】` (h08);
 - `label:value` pairs on a line: `发布机构:上海市嘉定区人民政府 发布日期:2022-03-30` (b17);
 - a bullet list with the value on the next, indented line: `• 信息索引号:` / `    3307…` (a07, b19),
   where an empty label never takes the next label as its value.
@@ -25,10 +26,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "topic": ("主题分类", "所属主题", "主题类别"),
     "doc_number": ("发文字号", "发文文号", "文号"),
     "date": ("成文日期", "发文日期", "生成日期", "成文时间", "印发日期"),
-    "org": ("发布机构", "发文机构", "发文机关", "制发机构", "发文单位", "公开主体"),
+    "org": ("发布机构", "发文机构", "发文机关", "制发机构", "发文单位", "发布单位", "公开主体"),
     "publish_date": ("发布日期", "发布时间", "公开日期", "公开时间"),
     "title": ("文件名称", "信息名称", "标题", "名称"),
 }
+# labels that give a field only when the block has no label of its own for it (b05 has both
+# 信息分类 and 主题分类, and the topic is the latter; a gkmlpt page's bare 分类 is its topic)
+FALLBACK: dict[str, str] = {"信息分类": "topic", "分类": "topic"}
 # labels of the same blocks whose values we do not keep
 OTHER_LABELS = (
     "组配分类", "信息分类", "体裁分类", "主题词", "关键词", "分类", "有效性", "时效性", "生效时间", "废止时间", "生效日期",
@@ -51,6 +55,7 @@ _LABEL_ALT = "|".join(_spaced(lab) for lab in _ALL_LABELS)
 LABEL_RE = re.compile(rf"(?P<label>{_LABEL_ALT})")
 _CELL_LABEL_RE = re.compile(rf"^(?:{_LABEL_ALT})\s*[::]?$")
 _BRACKET_RE = re.compile(rf"^[\[【]\s*(?P<label>{_LABEL_ALT})\s*[\]】]\s*(?P<value>.*)$")
+_BRACKET_ANY_RE = re.compile(rf"[\[【]\s*(?P<label>{_LABEL_ALT})\s*[\]】]")
 _PAIR_RE = re.compile(rf"(?P<label>{_LABEL_ALT})\s*[::]")
 _BULLET_RE = re.compile(rf"^(?:[•·●▪◆■\-*]\s*)?(?P<label>{_LABEL_ALT})\s*[::]\s*(?P<value>.*)$")
 # what a value on the line after its label looks like, by field (text values need an indent)
@@ -67,11 +72,21 @@ class Header:
     fields: dict[str, str] = field(default_factory=dict)
     lines: set[int] = field(default_factory=set)  # indices of the header's lines
 
+    fallback: dict[str, str] = field(default_factory=dict)  # FALLBACK fields, used if nothing better
+
     def put(self, label: str, value: str) -> None:
-        key = _LABEL_KEY.get(re.sub(r"\s+", "", label).rstrip("::"))
+        label = re.sub(r"\s+", "", label).rstrip("::")
+        key = _LABEL_KEY.get(label)
         value = value.strip().strip("|").strip()
         if key and value and key not in self.fields:
             self.fields[key] = value
+        elif label in FALLBACK and value:
+            self.fallback.setdefault(FALLBACK[label], value)
+
+    def finish(self) -> "Header":
+        for key, value in self.fallback.items():
+            self.fields.setdefault(key, value)
+        return self
 
 
 def _label_of(text: str) -> str | None:
@@ -143,7 +158,9 @@ def read_header(lines: list[str], indents: list[int] | None = None, head_end: in
             continue
         m = _BRACKET_RE.match(line)
         if m:
-            h.put(m.group("label"), m.group("value"))
+            ms = list(_BRACKET_ANY_RE.finditer(line))
+            for b, nxt in zip(ms, ms[1:] + [None]):
+                h.put(b.group("label"), line[b.end(): nxt.start() if nxt else len(line)])
             h.lines.add(i)
             i += 1
             continue
@@ -165,7 +182,7 @@ def read_header(lines: list[str], indents: list[int] | None = None, head_end: in
         if _pairs_line(line, h):
             h.lines.add(i)
         i += 1
-    return h
+    return h.finish()
 
 
 def _pairs_value_has_label(value: str) -> bool:
