@@ -1,9 +1,9 @@
-"""Hybrid retrieval: lexical (BM25 over our tokens) ∥ dense (FAISS) → fusion → region
-awareness → optional cross-encoder reranking.
+"""Hybrid retrieval: lexical (BM25 over our tokens) ∥ dense (FAISS) → fusion → quoted figures →
+region awareness → optional cross-encoder reranking.
 
 `HybridRetriever` is a llama-index `BaseRetriever` and its `_retrieve` is the real path: it
 gives the fused candidates as `NodeWithScore` (text, offsets and chunk metadata on the node).
-The post-retrieval steps are node postprocessors (`RegionTiers`, `PlaceInterleave`,
+The post-retrieval steps are node postprocessors (`FigureMatch`, `RegionTiers`, `PlaceInterleave`,
 `CrossEncoderRerank`), applied in order by `search`, exactly as a llama-index query engine
 applies its postprocessors. `search` is what the pipeline calls: it analyses the question
 (places, type, filters) into a `ScopedQuery`, retrieves, postprocesses and returns the top k
@@ -30,6 +30,7 @@ from rag.index.reader import Index
 from rag.models.embed import embed_query
 from rag.records import Chunk, Hit
 from rag.retrieve.fusion import FUSIONS, rrf, weighted
+from rag.retrieve.figures import FigureMatch
 from rag.retrieve.places import PlaceInterleave, RegionTiers
 from rag.retrieve.query import Analysis, analyse, resolve_filters
 from rag.retrieve.rerank import CrossEncoderRerank
@@ -72,6 +73,9 @@ class SearchResult:
     filtered_docs: set[str] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     dense: dict[int, float] = field(default_factory=dict)  # chunk id → cosine similarity to the question
+
+
+RARE_FIGURE_SHARE = 0.02  # a quoted figure in at most this share of the chunks lifts them (FigureMatch)
 
 
 def chunk_node(c: Chunk, title: str, score: float) -> NodeWithScore:
@@ -130,9 +134,18 @@ class HybridRetriever(BaseRetriever):
         pairs = [t for t in tokens if t.startswith("#")]
         return bool(pairs) and all(df.get(t) for t in pairs)
 
+    def rare_figure(self, figure: str) -> bool:
+        """Few passages state `figure` (its tokens in at most 2% of the chunks): 99% picks one
+        passage out, 100% does not."""
+        tokens = self.index.tokenizer.tokens(figure)
+        if not tokens:
+            return False
+        df = self.index.backend.doc_freq(tokens)
+        return 0 < min(df.get(t, 0) for t in tokens) <= max(1, RARE_FIGURE_SHARE * self.index.backend.count())
+
     def postprocessors(self, filtered: bool) -> list:
         """The post-retrieval steps this configuration uses (region steps only without filters)."""
-        steps: list = []
+        steps: list = [FigureMatch(is_rare=self.rare_figure)]
         if self.cfg.region_aware and not filtered:
             steps += [RegionTiers(boost=self.cfg.region_boost), PlaceInterleave()]
         if self.reranker is not None:

@@ -113,6 +113,7 @@ def test_unavailable_reranker_fails_fast_with_the_setting(tmp_path):
 def test_the_llama_index_path_is_the_real_one(pipeline):
     """`retrieve` (BaseRetriever → _retrieve) gives the fused candidates as nodes with offsets into
     the document; `search` is retrieve + the postprocessors, and its hits are those nodes."""
+    from rag.retrieve.figures import FigureMatch
     from rag.retrieve.places import PlaceInterleave, RegionTiers
 
     r = pipeline.retriever
@@ -121,7 +122,7 @@ def test_the_llama_index_path_is_the_real_one(pipeline):
     n = nodes[0].node
     assert pipeline.index.document(n.metadata["doc_id"]).text[n.start_char_idx:n.end_char_idx] == n.text
     steps = r.postprocessors(filtered=False)
-    assert [type(s) for s in steps] == [RegionTiers, PlaceInterleave]
+    assert [type(s) for s in steps] == [FigureMatch, RegionTiers, PlaceInterleave]
     query = r.scoped("陕西要求哪年前建成两法衔接平台?")
     ranked = r.retrieve(query)
     for s in steps:
@@ -129,7 +130,8 @@ def test_the_llama_index_path_is_the_real_one(pipeline):
     hits = pipeline.search("陕西要求哪年前建成两法衔接平台?", 5).hits
     assert [h.chunk.chunk_id for h in hits] == [x.node.node_id for x in ranked[:5]]
     assert all(h.chunk.doc_id.startswith("003") for h in hits[:3])  # the named place's plan first
-    assert r.postprocessors(filtered=True) == []  # an explicit filter replaces the region tiers
+    # an explicit filter replaces the region tiers; quoted figures still count
+    assert [type(s) for s in r.postprocessors(filtered=True)] == [FigureMatch]
 
 
 def test_search_restricted_to_doc_ids(pipeline):
