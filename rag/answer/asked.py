@@ -23,6 +23,8 @@ META_FIELDS = [
     ("period", r"哪几年|哪一年的工作|时间跨度|规划期|实施期|管哪|覆盖哪|起止"),
 ]
 _WEAK_ISSUER_RE = re.compile(r"印发的")  # "哪天印发的" asks when, not who
+# "要在哪天前报送…", "截止到哪一天": a deadline of a task, not the document's date
+_DEADLINE_ASKED_RE = re.compile(r"(?:哪天|哪一天|什么日期|几月几日|几号)(?:之前|以前|前)|截止|截至|最晚")
 # what a field looks like in the text, when the metadata could not say
 META_PATTERNS = {
     "contact": r"联系人|电话[::]|\d{7,}|@",
@@ -72,6 +74,8 @@ def metadata_fields(q: str) -> list[str]:
         if m is None:
             continue
         if name == "issuer" and _WEAK_ISSUER_RE.fullmatch(m.group(0)) and re.search(META_FIELDS[3][1], q):
+            continue
+        if name == "date" and _DEADLINE_ASKED_RE.search(q):
             continue
         found.append((m.start(), name))
     return [name for _, name in sorted(found)]

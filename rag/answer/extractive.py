@@ -67,7 +67,7 @@ def _scope_line(ev: Evidence, comp: Composition) -> str:
     other_year = _other_year_line(ev, comp)
     if other_year:
         return other_year
-    if a.places or a.mentioned_places or not comp.cited:
+    if a.places or a.mentioned_places or not comp.cited or any(line.startswith("出自") for line in comp.lines):
         return ""
     docs = {c.doc_id for _, _, _, c, _ in comp.cited}
     if len(docs) != 1:

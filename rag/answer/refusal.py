@@ -223,11 +223,25 @@ def unknown_body(ev: Evidence, g: GateSettings) -> str:
     return ""
 
 
+# (the kind of contact asked for, how a question asks it, what the text must show)
+_CONTACT_KINDS = [
+    ("电子邮箱", r"邮箱|电子邮件|邮件地址|email|e-mail", r"@"),
+    ("传真", r"传真", r"传真"),
+]
+
+
 def metadata_absent(ev: Evidence, g: GateSettings) -> str:
     name = ev.field_name
     if not name:
         return ""
     focus_docs = _focus_docs(ev)
+    kind = next((k for k, asked, _ in _CONTACT_KINDS if re.search(asked, ev.analysis.normalized)), None)
+    if name == "contact" and kind is not None:  # an e-mail address is not answered by a phone number
+        given = next(given for k, _, given in _CONTACT_KINDS if k == kind)
+        values = [getattr(ev.docs[d].meta, name, UNKNOWN) for d in focus_docs if d in ev.docs]
+        if not any(re.search(given, v) for v in values) and not any(re.search(given, h.chunk.text)
+                                                                   for h in ev.hits[:TOP]):
+            return f"{_docs_label(focus_docs, ev.docs)}中没有{kind}"
     if any(getattr(ev.docs[d].meta, name, UNKNOWN) != UNKNOWN for d in focus_docs if d in ev.docs):
         return ACCEPT  # the document's metadata answers it
     if not any(re.search(META_PATTERNS[name], h.chunk.text) for h in ev.hits[:TOP]):

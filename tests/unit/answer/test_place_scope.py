@@ -142,3 +142,17 @@ def test_who_drafted_a_document_is_not_who_issued_it(places_pipeline, question, 
     check_citations_point_into_sources(places_pipeline, a)
     b = places_pipeline.ask(question.replace("起草", "印发").replace("制定", "印发"))
     assert "起草单位" not in b.text and "制定单位" not in b.text and "印发单位" in b.text
+
+
+def test_a_day_before_which_something_is_due_is_a_deadline_not_the_documents_date(places_pipeline):
+    a = places_pipeline.ask("射阳县的示范创建自评报告要在哪天前报给市委依法治市办?")
+    assert not a.refused and a.text.startswith("时间:2024年8月15日前") and cited_docs(a) == {"h03"}
+    b = places_pipeline.ask("射阳县2024年法治政府建设工作要点是哪天印发的?")  # the document's own date
+    assert not b.refused and "2024年3月15日" in b.text
+
+
+def test_an_e_mail_address_is_not_answered_by_a_phone_number(places_pipeline):
+    a = places_pipeline.ask("昆山市2024年法治政府建设工作要点的解读人电子邮箱是什么?")  # only a phone is given
+    assert a.refused and a.refusal_rule == "metadata_absent" and "电子邮箱" in a.text
+    b = places_pipeline.ask("我想通过邮件给广西的法治政府建设方案提意见,发到哪个邮箱?")
+    assert not b.refused and "fzzfjs_yjzj@example.gov.cn" in b.text
