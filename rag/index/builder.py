@@ -143,6 +143,22 @@ class IndexBuilder:
     # -- the one code path all three share
     def _update(self, index_dir: Path, docs_dir: Path, files: list[Path], remove: list[str] | None,
                 full: bool, sync: bool) -> BuildReport:
+        report = self._update_once(index_dir, docs_dir, files, remove, full, sync)
+        if report.segments and self._past_limits(report.segments):
+            # this change alone took the delta past its limits (many documents at once): one
+            # base again now rather than serving a large delta until the next change
+            try:
+                compacted = self._update_once(index_dir, docs_dir, [], [], full=False, sync=False)
+            except BuildError:
+                return report  # another build holds the folder; the next change compacts
+            report.version, report.segments = compacted.version, compacted.segments
+            report.write_mode = f"{report.write_mode}+{compacted.write_mode}"
+            report.faiss, report.faiss_params = compacted.faiss, compacted.faiss_params
+            report.seconds += compacted.seconds
+        return report
+
+    def _update_once(self, index_dir: Path, docs_dir: Path, files: list[Path], remove: list[str] | None,
+                     full: bool, sync: bool) -> BuildReport:
         t0 = time.perf_counter()
         layout = IndexLayout(index_dir)
         with layout.lock():
@@ -283,10 +299,15 @@ class IndexBuilder:
         base_chunks = int(seg["base_chunks"]) if seg else int(base.get("counts", {}).get("chunks", 0))
         if base_chunks < ic.segment_min_chunks:
             return plain
-        if seg and (seg.get("delta_chunks", 0) > max(ic.delta_max_chunks, ic.delta_max_share * base_chunks)
-                    or seg.get("tombstones", 0) > ic.tombstone_max_share * base_chunks):
+        if seg and self._past_limits(seg):
             return plain  # the delta or the tombstones grew too large: one base again
         return "delta"
+
+    def _past_limits(self, seg: dict) -> bool:
+        """Whether a segmented version's delta or tombstones outgrew `[index]`'s shares."""
+        ic, base_chunks = self.cfg.index, int(seg.get("base_chunks", 0))
+        return (seg.get("delta_chunks", 0) > max(ic.delta_max_chunks, ic.delta_max_share * base_chunks)
+                or seg.get("tombstones", 0) > ic.tombstone_max_share * base_chunks)
 
     def _fill(self, writer, store: ChunkStore, report: BuildReport, docs_dir: Path, files: list[Path],
               remove: list[str] | None, known: dict, sync: bool, layout: IndexLayout) -> None:

@@ -26,6 +26,7 @@ from rag.index.layout import MANIFEST, read_manifest
 from rag.index.reader import Index
 
 SEG = {"index.segment_min_chunks": 0}
+ROOMY = {"index.tombstone_max_share": 1.0}  # replacing a document of the base keeps the delta path
 
 
 @pytest.fixture()
@@ -158,7 +159,7 @@ def test_tombstoned_chunks_are_never_returned_or_fetched(docs, tmp_path):
 
 def test_base_files_are_hard_linked_and_survive_garbage_collection(docs, tmp_path):
     index_dir = tmp_path / "idx"
-    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path, **{"index.keep_versions": 5})
+    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path, **{"index.keep_versions": 5, **ROOMY})
     versions = sorted(p.name for p in index_dir.glob("v-*"))
     assert len(versions) == 3 and versions[0] == first.version and versions[-1] == last.version
     shared = ["store.sqlite", "vectors.faiss"] + [f"lexical/{p.name}" for p in (index_dir / first.version / "lexical").iterdir()]
@@ -210,6 +211,7 @@ def test_compaction_writes_a_plain_base_again(docs, tmp_path):
     # ids are never reused after compaction
     assert min(c.id for c in idx.store.doc_chunks(files[1].name)) > max_before
     # and the next change starts a new delta over the new base
+    cfg.index.delta_max_chunks, cfg.index.tombstone_max_share = 2000, 1.0
     files[2].write_text(files[2].read_text(encoding="utf-8") + "\n六、再增\n再增的内容。", encoding="utf-8")
     again = IndexBuilder(cfg).add([files[2]], docs, index_dir)
     assert again.write_mode == "delta"
@@ -218,7 +220,8 @@ def test_compaction_writes_a_plain_base_again(docs, tmp_path):
 
 def test_tombstones_past_their_share_and_full_builds_compact(docs, tmp_path):
     index_dir = tmp_path / "idx"
-    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path, **{"index.tombstone_max_share": 0.01})
+    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path)
+    cfg.index.tombstone_max_share = 0.01
     files = _files(docs)
     report = IndexBuilder(cfg).remove([files[1].name], docs, index_dir)
     assert report.write_mode == "compact" and "segments" not in read_manifest(index_dir)
@@ -240,7 +243,7 @@ def test_tombstones_past_their_share_and_full_builds_compact(docs, tmp_path):
 
 def test_a_crash_during_a_delta_write_leaves_the_previous_version_serving(docs, tmp_path, monkeypatch):
     index_dir = tmp_path / "idx"
-    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path)
+    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path, **ROOMY)
     before = (index_dir / MANIFEST).read_bytes()
     base_ino = os.stat(index_dir / last.version / "store.sqlite").st_ino
     files = _files(docs)
@@ -268,7 +271,7 @@ def test_a_crash_during_a_delta_write_leaves_the_previous_version_serving(docs, 
             real(self)
             os._exit(9)
         backend.DeltaWriter.finish = die
-        cfg = make_config({str(index_dir)!r}, {str(docs)!r}, **{SEG!r})
+        cfg = make_config({str(index_dir)!r}, {str(docs)!r}, **{ {**SEG, **ROOMY}!r})
         IndexBuilder(cfg).add([{str(files[1])!r}], {str(docs)!r}, {str(index_dir)!r})
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -285,8 +288,7 @@ def test_a_crash_during_a_delta_write_leaves_the_previous_version_serving(docs, 
 
 def test_a_reader_of_an_old_version_keeps_working_while_deltas_are_published(docs, tmp_path):
     index_dir = tmp_path / "idx"
-    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path, **{"index.keep_versions": 0,
-                                                                     "index.tombstone_max_share": 1.0})
+    cfg, first, last, *_ = _segmented(docs, index_dir, tmp_path, **{"index.keep_versions": 0, **ROOMY})
     old = Index.open(index_dir, cfg)
     model = IndexBuilder(cfg).embed_model
     qs = _queries(old)[:6]
@@ -352,3 +354,20 @@ def test_small_indexes_stay_plain_by_default(docs, tmp_path):
     files = _files(docs)
     report = IndexBuilder(cfg).remove([files[0].name], docs, index_dir)
     assert report.write_mode == "copy" and "segments" not in read_manifest(index_dir)
+
+
+def test_a_change_that_takes_the_delta_past_its_limit_compacts_at_once(docs, tmp_path):
+    index_dir = tmp_path / "idx"
+    cfg = make_config(index_dir, docs, **{**SEG, "index.delta_max_chunks": 10, "index.delta_max_share": 0.0})
+    files = _files(docs)
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    shutil.move(files[4], aside / files[4].name)
+    IndexBuilder(cfg).build(docs, index_dir)
+    shutil.move(aside / files[4].name, files[4])
+    report = IndexBuilder(cfg).add([files[4]], docs, index_dir)  # 29 chunks > 10
+    assert report.write_mode == "delta+compact" and report.count("added") == 1
+    man = read_manifest(index_dir)
+    assert man["version"] == report.version and "segments" not in man
+    idx = Index.open(index_dir, cfg)
+    assert idx.store.count_chunks() == len(idx.vectors) == len(idx.lexical) == _reference(docs, tmp_path).store.count_chunks()
