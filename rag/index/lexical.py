@@ -19,6 +19,7 @@ Searches take query tokens: the caller tokenizes with the index's own `Tokenizer
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -207,6 +208,7 @@ class LexicalIndex:
         self.indptr, self.rows, self.tf, self.weights = indptr, rows, tf, weights  # column-compressed
         self.doclen = doclen
         self.bigrams, self.k1, self.b = bigrams, k1, b
+        self._floor = threading.local()  # the last _pruned_top's completeness floor (this thread's)
 
     @classmethod
     def build(cls, token_lists: Iterable[list[str]], ids, bigrams: bool = True) -> "LexicalIndex":
@@ -292,6 +294,7 @@ class LexicalIndex:
         With `stats` (a segment of a larger collection) the weights and bounds are that
         collection's; `dead` rows (tombstoned) score 0."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
+        self._floor.value = 0.0
         lens = (np.asarray(self.indptr[tids + 1]) - np.asarray(self.indptr[tids])).astype(np.int64)
         maxw = np.asarray(self.maxw[tids], dtype=np.float64) if stats is None else np.array(
             [stats.ub[t] for t in tids.tolist()], dtype=np.float64)
@@ -301,7 +304,7 @@ class LexicalIndex:
         cand = None
         checks = 0
         for i in order.tolist():
-            t, c = int(tids[i]), int(counts[i])
+            t, c = int(tids[i]), np.asarray(counts)[i].item()  # an int, or a float scale (segments)
             if lens[i] == 0:  # a term whose documents were all removed
                 continue
             if cand is None and lens[i] >= PRUNE_MIN_POSTINGS and checks < 4:
@@ -312,14 +315,16 @@ class LexicalIndex:
                 theta = float(scores[top[-1]]) if len(top) == k else 0.0
                 if theta > rest * 1.0001:  # float32 sums: keep a margin
                     cand = np.flatnonzero(scores >= np.float32(theta - rest * 1.0001))
+                    cand_rows = cand.astype(self.rows.dtype)
+                    self._floor.value = theta  # a row outside `cand` ends below this
             if cand is None:
                 self._add_term(scores, t, c, stats)
             elif len(cand):
                 s, e = int(self.indptr[t]), int(self.indptr[t + 1])
                 rows = self.rows[s:e]
-                p = np.searchsorted(rows, cand)
+                p = np.searchsorted(rows, cand_rows)  # same dtype: no int64 copy of the whole list
                 p[p == len(rows)] = len(rows) - 1
-                hit = rows[p] == cand
+                hit = rows[p] == cand_rows
                 w = self._weights(t, s, e, stats, at=p[hit], rows=cand[hit])
                 scores[cand[hit]] += w if c == 1 else w * np.float32(c)  # candidates are unique
             rest -= ub[i]
@@ -546,6 +551,86 @@ class SegmentedLexical:
     def n_terms(self) -> int:
         return self.base.n_terms
 
+    def _base_search(self, tids: np.ndarray, counts: np.ndarray, idf: np.ndarray, k: int, allowed) -> list:
+        """The base's top k under the live collection's statistics. Fast path: the stored
+        weights scaled per term by idf_live / idf_base (the plain index's own search, pruning
+        included) give scores within a factor [lo, hi] of the exact ones (only the average
+        length moved); the best 2k are rescored exactly, and when the k-th exact score beats
+        hi × the 2k-th approximate one nobody outside can enter the top k. Otherwise (ties at
+        the cut, or a large shift) every entry is weighted exactly."""
+        base = self.base
+        base_idf = _idf(len(base), base.df_of(tids)).astype(np.float64)
+        scale = (idf.astype(np.float64) / base_idf) * counts
+        rho = self.avgdl / self._base_avgdl
+        hi = max(1.0, rho) * 1.00002  # and float32 rounding
+        if allowed is None:
+            top, approx = base._pruned_top(tids, scale, k, None, self.dead_pos)
+            floor = float(base._floor.value)  # rows below it may hold partial sums; above it are complete
+        else:
+            approx = base._accumulate(tids, scale)
+            approx[self.dead_pos] = 0
+            top = _top_positions(approx, k, base.positions(allowed))
+            floor = 0.0
+        top = top[approx[top] > 0]
+        if not len(top):
+            return []
+        exact = self._exact_at(tids, counts, idf, top)
+        e_k = float(np.sort(exact)[-k]) if len(top) >= k else 0.0
+        # a row's exact score is at most hi × its approximate one: only rows with an
+        # approximate score of at least e_k / hi can reach the k-th exact score
+        tau = e_k / hi
+        if len(top) >= k and tau < floor:
+            return self._base_exact(tids, counts, idf, k, allowed)
+        if len(top) >= k:
+            pool = np.flatnonzero(approx >= np.float32(tau * 0.99999))
+            if allowed is not None:
+                pool = np.intersect1d(pool, base.positions(allowed), assume_unique=True)
+            pool = np.union1d(pool, top)
+            if len(pool) > len(top):
+                top = pool
+                exact = self._exact_at(tids, counts, idf, top)
+        order = np.lexsort((top, -exact))[:k]
+        return [(int(base.ids[top[i]]), float(exact[i])) for i in order.tolist() if exact[i] > 0]
+
+    def _exact_at(self, tids, counts, idf, pos: np.ndarray) -> np.ndarray:
+        """Exact scores of these base rows (sorted or not), term by term."""
+        base = self.base
+        out = np.zeros(len(pos), dtype=np.float32)
+        if not len(pos):
+            return out
+        norm = self._norm_base[pos]
+        pos_rows = np.asarray(pos).astype(base.rows.dtype)  # searchsorted casts a mismatched list whole
+        for t, c, g in zip(tids.tolist(), counts.tolist(), idf.tolist()):
+            s, e = int(base.indptr[t]), int(base.indptr[t + 1])
+            if s >= e:
+                continue
+            rows = base.rows[s:e]
+            p = np.searchsorted(rows, pos_rows)
+            p[p == len(rows)] = len(rows) - 1
+            hit = rows[p] == pos_rows
+            if not hit.any():
+                continue
+            tf = np.asarray(base.tf[s:e][p[hit]]).astype(np.float32)
+            w = np.float32(g) * (tf / (tf + norm[hit]))
+            out[hit] += w if c == 1 else w * np.float32(c)
+        return out
+
+    def _base_exact(self, tids, counts, idf, k: int, allowed) -> list:
+        """Every entry weighted with the live statistics (bounds scaled from the base's)."""
+        base = self.base
+        base_idf = _idf(len(base), base.df_of(tids))
+        maxw = np.asarray(base.maxw[tids], dtype=np.float64)
+        ub = {int(t): float(m / bi * gi * self._ub_slack)
+              for t, m, bi, gi in zip(tids.tolist(), maxw.tolist(), base_idf.tolist(), idf.tolist())}
+        stats = _Stats({int(t): np.float32(g) for t, g in zip(tids.tolist(), idf.tolist())}, ub, self._norm_base)
+        if allowed is None:
+            top, scores = base._pruned_top(tids, counts, k, stats, self.dead_pos)
+        else:
+            scores = base._accumulate(tids, counts, stats)
+            scores[self.dead_pos] = 0
+            top = _top_positions(scores, k, base.positions(allowed))
+        return [(int(base.ids[r]), float(scores[r])) for r in top if scores[r] > 0]
+
     def _terms(self, tokens: list[str]):
         """The query's distinct tokens, their counts, term ids per segment and global idf."""
         counts = Counter(tokens)
@@ -570,22 +655,9 @@ class SegmentedLexical:
             return []
         idf = _idf(self.n, df)
         out: list[tuple[int, float]] = []
-        # the base: idf of the whole, bounds scaled from the base's own
         ok = live & (tb >= 0)
         if ok.any() and len(self.base):
-            tids = tb[ok]
-            base_idf = _idf(len(self.base), self.base.df_of(tids))
-            maxw = np.asarray(self.base.maxw[tids], dtype=np.float64)
-            ub = {int(t): float(m / bi * gi * self._ub_slack) if bi > 0 else float(gi) * 2.0
-                  for t, m, bi, gi in zip(tids.tolist(), maxw.tolist(), base_idf.tolist(), idf[ok].tolist())}
-            stats = _Stats({int(t): np.float32(g) for t, g in zip(tids.tolist(), idf[ok].tolist())}, ub, self._norm_base)
-            if allowed is None:
-                top, scores = self.base._pruned_top(tids, counts[ok], k, stats, self.dead_pos)
-            else:
-                scores = self.base._accumulate(tids, counts[ok], stats)
-                scores[self.dead_pos] = 0
-                top = _top_positions(scores, k, self.base.positions(allowed))
-            out += [(int(self.base.ids[r]), float(scores[r])) for r in top if scores[r] > 0]
+            out += self._base_search(tb[ok], counts[ok], idf[ok], k, allowed)
         ok = live & (td >= 0)
         if ok.any() and len(self.delta):
             tids = td[ok]
