@@ -288,7 +288,7 @@ class DeltaWriter:
     def base_count(self) -> int | None:
         c = self.store.segment_counts()
         if len(self.base) != c["base_chunks"]:
-            return len(self.base)  # the builder reports the damage
+            raise IndexCorrupt(f"its base holds {c['base_chunks']} chunks but {len(self.base)} vectors")
         return len(self.base) - c["tombstones"] + len(self.delta)
 
     def remove(self, chunk_ids) -> None:

@@ -294,7 +294,7 @@ class LexicalIndex:
         With `stats` (a segment of a larger collection) the weights and bounds are that
         collection's; `dead` rows (tombstoned) score 0."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
-        self._floor.value = 0.0
+        self._floor.value, self._floor.cand = 0.0, None
         lens = (np.asarray(self.indptr[tids + 1]) - np.asarray(self.indptr[tids])).astype(np.int64)
         maxw = np.asarray(self.maxw[tids], dtype=np.float64) if stats is None else np.array(
             [stats.ub[t] for t in tids.tolist()], dtype=np.float64)
@@ -317,6 +317,7 @@ class LexicalIndex:
                     cand = np.flatnonzero(scores >= np.float32(theta - rest * 1.0001))
                     cand_rows = cand.astype(self.rows.dtype)
                     self._floor.value = theta  # a row outside `cand` ends below this
+                    self._floor.cand = cand
             if cand is None:
                 self._add_term(scores, t, c, stats)
             elif len(cand):
@@ -531,6 +532,7 @@ class SegmentedLexical:
         self.base, self.delta, self.dead = base, delta, dead
         self.bigrams, self.k1, self.b = base.bigrams, base.k1, base.b
         self.dead_pos = base.positions(np.asarray(dead.ids))
+        self._arrays = (np.asarray(base.indptr), np.asarray(base.rows), np.asarray(base.tf))
         if len(self.dead_pos) != len(dead):
             raise ValueError("tombstoned rows missing from the base lexical index")
         self.n = len(base) - len(dead) + len(delta)
@@ -562,35 +564,35 @@ class SegmentedLexical:
         base_idf = _idf(len(base), base.df_of(tids)).astype(np.float64)
         scale = (idf.astype(np.float64) / base_idf) * counts
         rho = self.avgdl / self._base_avgdl
-        hi = max(1.0, rho) * 1.00002  # and float32 rounding
+        hi = max(1.0, rho) * 1.00002  # exact <= hi × approximate (and float32 rounding)
+        lo = min(1.0, rho) / 1.00002  # exact >= lo × approximate
         if allowed is None:
             top, approx = base._pruned_top(tids, scale, k, None, self.dead_pos)
-            floor = float(base._floor.value)  # rows below it may hold partial sums; above it are complete
+            # rows outside `cand` may hold partial sums, all below `floor`; the others are complete
+            floor, src = float(base._floor.value), base._floor.cand
         else:
             approx = base._accumulate(tids, scale)
             approx[self.dead_pos] = 0
-            top = _top_positions(approx, k, base.positions(allowed))
+            src = base.positions(allowed)
+            top = _top_positions(approx, k, src)
             floor = 0.0
         top = top[approx[top] > 0]
         if not len(top):
             return []
-        exact = self._exact_at(tids, counts, idf, top)
-        e_k = float(np.sort(exact)[-k]) if len(top) >= k else 0.0
-        # a row's exact score is at most hi × its approximate one: only rows with an
-        # approximate score of at least e_k / hi can reach the k-th exact score
-        tau = e_k / hi
-        if len(top) >= k and tau < floor:
-            return self._base_exact(tids, counts, idf, k, allowed)
-        if len(top) >= k:
-            pool = np.flatnonzero(approx >= np.float32(tau * 0.99999))
-            if allowed is not None:
-                pool = np.intersect1d(pool, base.positions(allowed), assume_unique=True)
+        if len(top) < k:
+            pool = top  # every row with a positive score
+        else:
+            # the k-th exact score is at least lo × the k-th approximate one; a row can reach it
+            # only if hi × its approximate score does: those rows are all rescored exactly
+            thr = lo * float(approx[top[-1]]) / hi
+            if thr < floor:
+                return self._base_exact(tids, counts, idf, k, allowed)
+            thr32 = np.float32(thr)
+            pool = src[approx[src] >= thr32] if src is not None else np.flatnonzero(approx >= thr32)
             pool = np.union1d(pool, top)
-            if len(pool) > len(top):
-                top = pool
-                exact = self._exact_at(tids, counts, idf, top)
-        order = np.lexsort((top, -exact))[:k]
-        return [(int(base.ids[top[i]]), float(exact[i])) for i in order.tolist() if exact[i] > 0]
+        exact = self._exact_at(tids, counts, idf, pool)
+        order = np.lexsort((pool, -exact))[:k]
+        return [(int(base.ids[pool[i]]), float(exact[i])) for i in order.tolist() if exact[i] > 0]
 
     def _exact_at(self, tids, counts, idf, pos: np.ndarray) -> np.ndarray:
         """Exact scores of these base rows (sorted or not), term by term."""
@@ -600,17 +602,18 @@ class SegmentedLexical:
             return out
         norm = self._norm_base[pos]
         pos_rows = np.asarray(pos).astype(base.rows.dtype)  # searchsorted casts a mismatched list whole
+        indptr, all_rows, all_tf = self._arrays  # plain views of the mapped files (no memmap slicing cost)
         for t, c, g in zip(tids.tolist(), counts.tolist(), idf.tolist()):
-            s, e = int(base.indptr[t]), int(base.indptr[t + 1])
+            s, e = int(indptr[t]), int(indptr[t + 1])
             if s >= e:
                 continue
-            rows = base.rows[s:e]
+            rows = all_rows[s:e]
             p = np.searchsorted(rows, pos_rows)
             p[p == len(rows)] = len(rows) - 1
             hit = rows[p] == pos_rows
             if not hit.any():
                 continue
-            tf = np.asarray(base.tf[s:e][p[hit]]).astype(np.float32)
+            tf = all_tf[s + p[hit]].astype(np.float32)
             w = np.float32(g) * (tf / (tf + norm[hit]))
             out[hit] += w if c == 1 else w * np.float32(c)
         return out
