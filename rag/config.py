@@ -43,6 +43,14 @@ class IndexConfig:
     # 0.959 (the target is 0.95) at 1.5 ms; `make bench` sweeps 8…128 at every size
     ivf_nprobe: int = 32
     keep_versions: int = 2  # old versions kept so that running readers can finish
+    # segments (local backend, rag/index/layout.py): an add/remove on an index of at least
+    # segment_min_chunks chunks shares the previous version's files and writes a small delta;
+    # past these sizes (or on `make index`) the next change writes one plain base again
+    segments: bool = True
+    segment_min_chunks: int = 50_000
+    delta_max_chunks: int = 2_000  # the delta may hold max(this, delta_max_share × base) chunks
+    delta_max_share: float = 0.02
+    tombstone_max_share: float = 0.05  # removed base chunks, as a share of the base
     # the search engine (rag/index/backend.py): local (FAISS + BM25 arrays in the folder) | milvus
     backend: str = "local"
     uri: str = ""  # milvus: empty = <dir>/milvus.db (milvus-lite, one process); or http://host:19530

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.bench.jobs import NAIVE_MAX, add_remove, cold_start, spec_naive_queries
+from rag.bench.jobs import NAIVE_MAX, add_remove, cold_start, leave_segmented, spec_naive_queries
 from rag.bench.measure import (
     MILLION,
     _cli,
@@ -128,7 +128,9 @@ def synthetic_size(n: int, cfg: Config, work: Path, real_index: Path, sigma: flo
     res["cold_start"] = guarded("cold start", cold_start, index_dir, queries, runs=3)
     milvus = cfg.index.backend == "milvus"
     kinds = ["flat", "ivf", "hnsw"] if n <= 200_000 else ["ivf"]
-    if not milvus:  # FAISS types and the naive reference do not depend on the backend
+    if not milvus and os.environ.get("RAG_BENCH_NO_SWEEP"):
+        log(f"synthetic {n}: FAISS type sweep skipped (RAG_BENCH_NO_SWEEP)")
+    elif not milvus:  # FAISS types and the naive reference do not depend on the backend
         log(f"synthetic {n}: FAISS types {', '.join(kinds)}…")
         res["faiss_types"] = run_child("ann", {**base, "kinds": kinds})
     if naive and not milvus:
@@ -140,6 +142,13 @@ def synthetic_size(n: int, cfg: Config, work: Path, real_index: Path, sigma: flo
         shutil.rmtree(out / "naive", ignore_errors=True)
     log(f"synthetic {n}: add / remove one document…")
     res["add_remove"] = guarded("add/remove", add_remove, index_dir, work, runs=3 if n <= 200_000 else 1)
+    if not milvus and n >= cfg.index.segment_min_chunks and cfg.index.segments:
+        # the search workload again on a segmented version (a delta and tombstones in play)
+        log(f"synthetic {n}: search on a segmented version (one document added, one of the base removed)…")
+        seg = guarded("segmented version", leave_segmented, index_dir, work)
+        if "error" not in seg:
+            seg["serve"] = run_child("serve", {**base, "index": str(index_dir), "queries": queries})
+        res["segmented"] = seg
     # keep the disk in check: the 1M folder is several GB
     if not os.environ.get("RAG_BENCH_KEEP"):
         for name in ("vectors.npy",):

@@ -349,15 +349,15 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
     """`python -m rag add` of a new document, then `python -m rag remove` of it, `runs` times;
     after each removal the vectors are checked: count back, none of its ids left, and a search
     for its own text never returns them."""
-    import faiss
-
-    from rag.index.layout import IndexLayout, read_manifest
+    from rag.index.layout import read_manifest
+    from rag.index.reader import Index
 
     docs = work / "add-docs"
     docs.mkdir(parents=True, exist_ok=True)
     src = sorted((ROOT / "data" / "docs").glob("*.txt"))
     src = [p for p in src if "004_" in p.name] or src[-1:]
     add_s, add_inner, rm_s, rm_inner, chunks, verified, embedded = [], [], [], [], [], [], []
+    modes: list[str] = []
     for k in range(runs):
         f = docs / f"bench_add_{k}_{time.time_ns() % 100000}.txt"
         f.write_text(_doc_variant(src[0], k), encoding="utf-8")
@@ -372,13 +372,14 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
         embedded.append([int(emb.group(1)), int(emb.group(2))] if emb else None)
         m = read_manifest(index_dir)
         doc_id = f.stem
-        import sqlite3
-
-        layout = IndexLayout(index_dir)
-        con = sqlite3.connect(f"file:{layout.store(layout.version_dir(m['version']))}?mode=ro", uri=True)
-        new_ids = [x[0] for x in con.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
-        sample_text = con.execute("SELECT text FROM chunks WHERE doc_id=? LIMIT 1", (doc_id,)).fetchone()
-        con.close()
+        modes.append((m.get("segments") and "delta") or "plain")
+        # through the reader: a segmented version's rows are base − tombstones + delta
+        idx = Index.open(index_dir)
+        new_ids = idx.store.chunk_ids([doc_id])
+        got = idx.chunks(new_ids[:1])
+        sample_text = (got[0].text,) if got else None
+        idx.store.close()
+        del idx
         chunks.append(len(new_ids))
         r = run_process(_cli("remove", "--index", str(index_dir), "--docs", str(docs), "--json", doc_id))
         if r["rc"] != 0:
@@ -388,14 +389,12 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
         rm_inner.append(summary["seconds"])
         m = read_manifest(index_dir)
         if (m.get("backend") or {}).get("name", "local") == "local":
-            vec = faiss.read_index(str(IndexLayout(index_dir).vectors(IndexLayout(index_dir).version_dir(m["version"]))))
-            ok = vec.ntotal == before == m["counts"]["chunks"]
-            for i in new_ids[:20]:
-                try:
-                    vec.reconstruct(int(i))
-                    ok = False
-                except RuntimeError:
-                    pass
+            idx = Index.open(index_dir)
+            ok = len(idx.vectors) == before == m["counts"]["chunks"] == idx.store.count_chunks()
+            ok = ok and not any(idx.vectors.has_id(int(i)) for i in new_ids[:20])
+            ok = ok and not idx.store.get_chunks(new_ids[:20])
+            idx.store.close()
+            del idx
         else:  # milvus: the rows this version sees, counted by the server (in a child: lite serves one process)
             ok = _milvus_rows(index_dir) == before == m["counts"]["chunks"]
         if sample_text:
@@ -410,12 +409,41 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
             "remove_s_p50": median(rm_s), "remove_s_all": [round(x, 2) for x in rm_s],
             "remove_builder_s_p50": median(rm_inner),
             "removed_vectors_verified": all(verified) and bool(verified),
+            "version_written": modes,
             "method": "wall time of `python -m rag add --index DIR --docs D FILE` (process start, parsing, "
                       "chunking, embedding the new chunks with the real model, new version written, manifest "
                       "swapped) and of `python -m rag remove DOC_ID`; builder_s = the builder's own time. The "
                       "document is a real corpus file moved to another county with other numbers (never seen "
                       "by the embedding cache). After removal: vector count back to before, removed ids not "
                       "reconstructible, a search for the removed text never returns it"}
+
+
+def leave_segmented(index_dir: Path, work: Path) -> dict:
+    """Leave the index as a segmented version with both a delta and tombstones, for a search
+    workload on it: a new document added, then a document of the base removed (`python -m rag
+    add` / `remove`, timed like `add_remove`)."""
+    from rag.index.layout import read_manifest
+
+    docs = work / "add-docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    src = sorted((ROOT / "data" / "docs").glob("*.txt"))
+    src = [p for p in src if "004_" in p.name] or src[-1:]
+    f = docs / f"bench_delta_{time.time_ns() % 100000}.txt"
+    f.write_text(_doc_variant(src[0], 97), encoding="utf-8")
+    r = run_process(_cli("add", "--index", str(index_dir), "--docs", str(docs), "--json", str(f)))
+    if r["rc"] != 0:
+        return {"error": (r["stderr"] or r["stdout"])[-500:]}
+    add_s = r["wall_s"]
+    m = read_manifest(index_dir)
+    victim = sorted(d for d in m["documents"] if not d.startswith("bench_"))[len(m["documents"]) // 2]
+    r = run_process(_cli("remove", "--index", str(index_dir), "--docs", str(docs), "--json", victim))
+    if r["rc"] != 0:
+        return {"error": (r["stderr"] or r["stdout"])[-500:]}
+    summary = json.loads([x for x in r["stdout"].splitlines() if '"summary"' in x][-1])
+    m = read_manifest(index_dir)
+    return {"add_s": round(add_s, 2), "remove_base_doc_s": round(r["wall_s"], 2),
+            "remove_base_doc_builder_s": summary["seconds"], "segments": m.get("segments"),
+            "method": "a new document added, then one of the base's removed (tombstones), each by the CLI"}
 
 
 def _milvus_rows(index_dir: Path) -> int | None:

@@ -125,7 +125,30 @@ class LocalBackend:
             lex = LexicalIndex.load(layout.lexical(vdir), mmap=True)
         except Exception as e:
             raise IndexCorrupt(f"the lexical index in {vdir} is unreadable ({type(e).__name__}); {REBUILD}") from None
+        if getattr(store, "segmented", False):
+            vectors, lex = cls._segments(layout, vdir, store, vectors, lex, params)
         return cls(vectors, lex, store)
+
+    @staticmethod
+    def _segments(layout, vdir: Path, store, vectors, lex, params: dict):
+        """The base's engines combined with the version's delta and tombstones."""
+        from rag.index.lexical import LexicalIndex, SegmentedLexical
+        from rag.index.vectors import ChunkVectorStore, SegmentedVectorStore
+
+        try:
+            delta = ChunkVectorStore.load(layout.delta_vectors(vdir), **params)
+            dead = store.dead_chunk_ids()
+            seg_vectors = SegmentedVectorStore(vectors.faiss_index, delta, dead, **params)
+        except Exception as e:
+            raise IndexCorrupt(f"the delta vectors in {vdir} are unreadable ({str(e).splitlines()[0][:200]}); "
+                               f"{REBUILD}") from None
+        try:
+            seg_lex = SegmentedLexical(lex, LexicalIndex.load(layout.delta_lexical(vdir)),
+                                       LexicalIndex.load(layout.dead_lexical(vdir)))
+        except Exception as e:
+            raise IndexCorrupt(f"the delta lexical index in {vdir} is unreadable ({type(e).__name__}); "
+                               f"{REBUILD}") from None
+        return seg_vectors, seg_lex
 
     def allowed_ids(self, docs: Iterable[str] | None) -> np.ndarray | None:
         """Chunk ids of these documents (cached: filters repeat)."""
@@ -177,6 +200,7 @@ class LocalWriter:
         self.new_ids: list[int] = []
         self.new_tokens: list[list[str]] = []
         self.faiss_kind, self.faiss_params = "", {}
+        self.segments: dict | None = None  # the manifest's "segments" (DeltaWriter)
 
     def open_base(self) -> None:
         from rag.index.vectors import ChunkVectorStore
@@ -187,12 +211,29 @@ class LocalWriter:
     def base_count(self) -> int | None:
         return None if self.vectors is None else len(self.vectors)
 
+    def absorb(self, prev_dir: Path, dead: list[int], added: list[int]) -> None:
+        """Compaction: the previous (segmented) version's tombstones and delta applied to its
+        base's vectors and to the lexical update (the store did the same: `ChunkStore.absorb`)."""
+        from rag.index.vectors import ChunkVectorStore
+
+        delta = ChunkVectorStore.load(self.layout.delta_vectors(prev_dir))
+        ids, vecs = delta.all_vectors()
+        order = np.argsort(ids)
+        ids, vecs = ids[order], vecs[order]
+        if ids.tolist() != sorted(added):
+            raise IndexCorrupt("its delta vectors and delta chunks differ")
+        self.remove(dead)
+        tokens = {i: t for batch_ids, batch in self.store.iter_tokens_of(added) for i, t in zip(batch_ids, batch)}
+        self.add(ids, vecs if len(ids) else None, [tokens[i] for i in ids.tolist()])
+
     def remove(self, chunk_ids) -> None:
         self.removed += list(chunk_ids)
         if self.vectors is not None and chunk_ids:
             self.vectors.remove_ids(chunk_ids)
 
     def add(self, ids, vectors, tokens, doc_ids=None) -> None:
+        if not len(ids) and self.vectors is not None:
+            return
         self.vectors = self.builder._add_vectors(self.vectors, np.asarray(ids, np.int64), vectors)
         self.new_ids += [int(i) for i in ids]
         self.new_tokens += tokens
@@ -211,6 +252,75 @@ class LocalWriter:
 
     def publish(self, manifest: dict) -> None:
         pass  # the version folder is the whole state: the manifest swap publishes it
+
+    def abort(self) -> None:
+        pass
+
+    def drop(self, manifests) -> None:
+        pass
+
+
+class DeltaWriter:
+    """Writes a segmented version: the base files are the previous version's (hard links, see
+    `IndexLayout.link_base`), never opened for writing; removals of base chunks are the store's
+    tombstones, removals of delta chunks and additions change the small delta vectors, and the
+    delta's and the tombstoned rows' lexical arrays are rebuilt from the store (small)."""
+
+    def __init__(self, builder, layout, tmp: Path, prev_dir: Path, store):
+        self.builder, self.layout, self.tmp, self.prev_dir, self.store = builder, layout, tmp, prev_dir, store
+        self.base = None
+        self.delta = None
+        self.faiss_kind, self.faiss_params = "", {}
+        self.segments: dict | None = None
+
+    def open_base(self) -> None:
+        from rag.index.vectors import ChunkVectorStore, make_faiss_index
+
+        self.base = ChunkVectorStore.load(self.layout.vectors(self.tmp), mmap=True)  # read only
+        prev_delta = self.layout.delta_vectors(self.prev_dir)
+        if prev_delta.exists():
+            self.delta = ChunkVectorStore.load(prev_delta)
+        elif self.layout.delta_store(self.prev_dir).exists():
+            raise IndexCorrupt(f"{prev_delta} is missing")
+        else:
+            self.delta = ChunkVectorStore(make_faiss_index(int(self.base.faiss_index.d), "flat"))
+
+    def base_count(self) -> int | None:
+        c = self.store.segment_counts()
+        if len(self.base) != c["base_chunks"]:
+            raise IndexCorrupt(f"its base holds {c['base_chunks']} chunks but {len(self.base)} vectors")
+        return len(self.base) - c["tombstones"] + len(self.delta)
+
+    def remove(self, chunk_ids) -> None:
+        seq = self.store.base_seq
+        mine = [int(i) for i in chunk_ids if int(i) > seq]  # the delta's; the base's are tombstones
+        if mine:
+            self.delta.remove_ids(mine)
+
+    def add(self, ids, vectors, tokens, doc_ids=None) -> None:
+        if len(ids):
+            self.delta.add_vectors(np.asarray(ids, np.int64), vectors)
+
+    def finish(self) -> dict:
+        from rag.index.lexical import LexicalBuilder
+
+        self.layout.delta_vectors(self.tmp).parent.mkdir(parents=True, exist_ok=True)
+        self.delta.persist(str(self.layout.delta_vectors(self.tmp)))
+        self.faiss_kind = self.base.kind
+        self.faiss_params = {**self.base.describe(), "delta": "flat", "delta_vectors": len(self.delta)}
+        for which, folder in (("delta", self.layout.delta_lexical(self.tmp)), ("dead", self.layout.dead_lexical(self.tmp))):
+            b = LexicalBuilder()
+            for ids, toks in self.store.iter_segment_tokens(which):
+                b.add(ids, toks)
+            b.finish().save(folder)
+        c = self.store.segment_counts()
+        if c["delta_chunks"] != len(self.delta):
+            raise IndexCorrupt(f"the delta holds {c['delta_chunks']} chunks but {len(self.delta)} vectors")
+        self.segments = c
+        return {"name": "local"}
+
+    def publish(self, manifest: dict) -> None:
+        pass
 
     def abort(self) -> None:
         pass

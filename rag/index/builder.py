@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.config import Config
 from rag.errors import BuildError, ConfigError, IndexCorrupt, IndexProblem, IndexUnavailable, IngestError, LoadError
-from rag.index.backend import LocalWriter, backend_name
+from rag.index.backend import DeltaWriter, LocalWriter, backend_name
 from rag.index.embcache import EmbeddingCache, text_hash
 from rag.index.layout import (
     IndexLayout,
@@ -76,6 +76,8 @@ class BuildReport:
     faiss: str = ""
     faiss_params: dict = field(default_factory=dict)  # type and parameters (ChunkVectorStore.describe)
     backend: dict = field(default_factory=lambda: {"name": "local"})  # the manifest's "backend" part
+    segments: dict | None = None  # a segmented version's sizes (the manifest's "segments")
+    write_mode: str = ""  # fresh | copy | delta | compact (how the version was written)
 
     def count(self, status: str) -> int:
         return sum(d.status == status for d in self.documents)
@@ -141,6 +143,22 @@ class IndexBuilder:
     # -- the one code path all three share
     def _update(self, index_dir: Path, docs_dir: Path, files: list[Path], remove: list[str] | None,
                 full: bool, sync: bool) -> BuildReport:
+        report = self._update_once(index_dir, docs_dir, files, remove, full, sync)
+        if report.segments and self._past_limits(report.segments):
+            # this change alone took the delta past its limits (many documents at once): one
+            # base again now rather than serving a large delta until the next change
+            try:
+                compacted = self._update_once(index_dir, docs_dir, [], [], full=False, sync=False)
+            except BuildError:
+                return report  # another build holds the folder; the next change compacts
+            report.version, report.segments = compacted.version, compacted.segments
+            report.write_mode = f"{report.write_mode}+{compacted.write_mode}"
+            report.faiss, report.faiss_params = compacted.faiss, compacted.faiss_params
+            report.seconds += compacted.seconds
+        return report
+
+    def _update_once(self, index_dir: Path, docs_dir: Path, files: list[Path], remove: list[str] | None,
+                     full: bool, sync: bool) -> BuildReport:
         t0 = time.perf_counter()
         layout = IndexLayout(index_dir)
         with layout.lock():
@@ -178,7 +196,7 @@ class IndexBuilder:
                 raise
             manifest = make_manifest(self.cfg, version, report.live(), report.chunks, report.faiss,
                                      report.faiss_params, docs_dir, prev["version"] if prev else None,
-                                     time.perf_counter() - t0, backend=report.backend)
+                                     time.perf_counter() - t0, backend=report.backend, segments=report.segments)
             try:
                 writer.publish(manifest)  # the backend's own switch (Milvus: the alias), then the manifest's
                 layout.publish(manifest)  # the swap
@@ -214,17 +232,30 @@ class IndexBuilder:
         version = layout.new_version_name()
         report = BuildReport(version=version, index_dir=str(layout.root))
         base_dir = layout.version_dir(base["version"]) if base is not None else None
-        if base_dir is not None:
-            shutil.copy2(layout.store(base_dir), layout.store(tmp))
+        mode = self._mode(base, sync)
+        report.write_mode = mode
         store = None
         writer = None
         try:
-            store = ChunkStore(layout.store(tmp), readonly=False, term_df=backend_name(self.cfg.index) != "local")
-            writer = self._writer(layout, tmp, version, base, base_dir, store)
-            known = {d.doc_id: d for d in store.documents()}
+            if mode == "delta":  # share the base files, copy the small delta
+                layout.link_base(base_dir, tmp)
+                if layout.delta_store(base_dir).exists():
+                    shutil.copy2(layout.delta_store(base_dir), layout.delta_store(tmp))
+                store = ChunkStore(layout.store(tmp), readonly=False, delta=layout.delta_store(tmp))
+                writer = DeltaWriter(self, layout, tmp, base_dir, store)
+                writer.open_base()
+            else:
+                if base_dir is not None:
+                    shutil.copy2(layout.store(base_dir), layout.store(tmp))
+                store = ChunkStore(layout.store(tmp), readonly=False, term_df=backend_name(self.cfg.index) != "local")
+                writer = self._writer(layout, tmp, version, base, base_dir, store)
             n_base = writer.base_count()
             if n_base is not None and n_base != store.count_chunks():
                 raise IndexCorrupt("its vectors and chunks differ")
+            if mode == "compact":  # the previous version's delta and tombstones into one base
+                dead, added = store.absorb(layout.delta_store(base_dir))
+                writer.absorb(base_dir, dead, added)
+            known = {d.doc_id: d for d in store.documents()}
         except Exception as e:  # a damaged version is not built upon
             if store is not None:
                 store.close()
@@ -238,8 +269,9 @@ class IndexBuilder:
             writer.abort()
             store.close()
             raise
-        if isinstance(writer, LocalWriter):
+        if isinstance(writer, (LocalWriter, DeltaWriter)):
             report.faiss, report.faiss_params = writer.faiss_kind, writer.faiss_params
+            report.segments = writer.segments
         else:
             report.faiss, report.faiss_params = report.backend.get("engine", "milvus"), {"kind": "milvus"}
         try:  # questions are tokenized without loading jieba's whole dictionary (cold start)
@@ -251,6 +283,31 @@ class IndexBuilder:
         report.chunks = store.count_chunks()
         store.close()
         return report, writer
+
+    def _mode(self, base: dict | None, sync: bool) -> str:
+        """How the new version is written from `base` (the previous version's manifest):
+        fresh (no base), copy (today's plain path: the store copied, the engines rewritten),
+        delta (segments: the base files shared, a small delta written) or compact (the
+        previous version is segmented and this one is a plain base again)."""
+        if base is None:
+            return "fresh"
+        ic = self.cfg.index
+        seg = base.get("segments") or None
+        plain = "compact" if seg else "copy"
+        if not ic.segments or sync or backend_name(ic) != "local":
+            return plain
+        base_chunks = int(seg["base_chunks"]) if seg else int(base.get("counts", {}).get("chunks", 0))
+        if base_chunks < ic.segment_min_chunks:
+            return plain
+        if seg and self._past_limits(seg):
+            return plain  # the delta or the tombstones grew too large: one base again
+        return "delta"
+
+    def _past_limits(self, seg: dict) -> bool:
+        """Whether a segmented version's delta or tombstones outgrew `[index]`'s shares."""
+        ic, base_chunks = self.cfg.index, int(seg.get("base_chunks", 0))
+        return (seg.get("delta_chunks", 0) > max(ic.delta_max_chunks, ic.delta_max_share * base_chunks)
+                or seg.get("tombstones", 0) > ic.tombstone_max_share * base_chunks)
 
     def _fill(self, writer, store: ChunkStore, report: BuildReport, docs_dir: Path, files: list[Path],
               remove: list[str] | None, known: dict, sync: bool, layout: IndexLayout) -> None:

@@ -7,11 +7,30 @@
         store.sqlite           documents (clean text, metadata, sections), chunks, duties
         vectors.faiss          dense vectors keyed by chunk id (vectors.py)
         lexical/               BM25 arrays over our own tokens (lexical.py)
+        delta.sqlite           segmented versions only (manifest "segments"): see below
+        delta/                 ... vectors.faiss (flat) and lexical/ of the delta, dead-lexical/
       .building-<rand>/        a version being written (removed if a build crashed)
       .lock                    held by the one build that may run at a time
       cache/embeddings.sqlite  vectors by (model, text hash), shared by builds
       cache/jieba-freq.sqlite  jieba's prefix dictionary, for tokenizing questions quickly
       milvus.db/               with `[index] backend = "milvus"` and no `uri`: the milvus-lite data
+
+Segments (local backend): adding or removing a few documents in a large index does not copy
+or rewrite the whole version. A new version hard-links the previous one's BASE files
+(store.sqlite, vectors.faiss, lexical/: never written once published, so sharing an inode is
+safe; copied where the file system refuses links) and carries a small DELTA: delta.sqlite
+(the documents and chunks added since the base, with ids after the base's, and TOMBSTONES:
+the base's removed documents and chunk ids), delta/vectors.faiss (exact) and delta/lexical/
+(BM25 arrays of the delta) and delta/dead-lexical/ (of the tombstoned rows, for the
+statistics). Readers see base − tombstones + delta: the store through TEMP views named like
+its tables, dense search as the base's (tombstones dropped) merged with the delta's, BM25 with
+the live collection's statistics (the same scores as one index of the live chunks). When the
+delta or the tombstones outgrow `[index] delta_max_chunks`/`delta_max_share`/
+`tombstone_max_share`, on a full build (`make index`), or below `segment_min_chunks`, the
+builder writes a plain single base (COMPACTION, the slow path). Garbage collection removes a
+version folder; a base file lives on while any kept version links it. A damaged delta is that
+version's alone (the reader falls back to the previous version); a damaged base file is shared
+by the versions that link it.
 
 The search engine is the manifest's "backend" (`rag.index.backend`): `local` keeps
 vectors.faiss and lexical/ in the version folder; `milvus` keeps them in a Milvus collection
@@ -50,6 +69,10 @@ MANIFEST = "manifest.json"
 STORE_FILE = "store.sqlite"
 VECTORS_FILE = "vectors.faiss"
 LEXICAL_DIR = "lexical"
+DELTA_STORE = "delta.sqlite"
+DELTA_DIR = "delta"
+DEAD_LEXICAL_DIR = "dead-lexical"
+BASE_FILES = (STORE_FILE, VECTORS_FILE, LEXICAL_DIR)  # what segmented versions share
 CACHE_DIR = "cache"
 EMBEDDINGS_CACHE = "embeddings.sqlite"
 FORMAT_VERSION = 1
@@ -151,7 +174,8 @@ def check_manifest(manifest: dict, cfg: Config) -> None:
 
 
 def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss_kind: str, faiss_params: dict,
-                  docs_dir: Path, previous: str | None, seconds: float, backend: dict | None = None) -> dict:
+                  docs_dir: Path, previous: str | None, seconds: float, backend: dict | None = None,
+                  segments: dict | None = None) -> dict:
     """The manifest of a version: what it was built with, its documents and counts.
     `documents` are the live documents' results (doc_id, path, sha256, sections, chunks, duties)."""
     corpus_hash = hashlib.sha256()
@@ -160,7 +184,7 @@ def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss
         docs[d.doc_id] = {"path": d.path, "sha256": d.sha256, "sections": d.sections, "chunks": d.chunks,
                           "duties": d.duties}
         corpus_hash.update(f"{d.doc_id}:{d.sha256}\n".encode())
-    return {
+    out = {
         "format": FORMAT_VERSION,
         "version": version,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -179,6 +203,9 @@ def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss
         "previous": previous,
         "backend": backend or {"name": "local"},
     }
+    if segments:  # a segmented version (base + delta + tombstones): its sizes
+        out["segments"] = segments
+    return out
 
 
 # ---------------------------------------------------------------- the folder
@@ -205,6 +232,44 @@ class IndexLayout:
 
     def lexical(self, version_dir: Path) -> Path:
         return Path(version_dir) / LEXICAL_DIR
+
+    def delta_store(self, version_dir: Path) -> Path:
+        return Path(version_dir) / DELTA_STORE
+
+    def delta_vectors(self, version_dir: Path) -> Path:
+        return Path(version_dir) / DELTA_DIR / VECTORS_FILE
+
+    def delta_lexical(self, version_dir: Path) -> Path:
+        return Path(version_dir) / DELTA_DIR / LEXICAL_DIR
+
+    def dead_lexical(self, version_dir: Path) -> Path:
+        return Path(version_dir) / DELTA_DIR / DEAD_LEXICAL_DIR
+
+    @staticmethod
+    def link_base(src: Path, dst: Path) -> bool:
+        """Share the base files of version folder `src` with the folder `dst` (hard links; a
+        copy where the file system refuses them). True when every file was linked."""
+        linked = True
+
+        def put(a: Path, b: Path) -> None:
+            nonlocal linked
+            try:
+                os.link(a, b)
+            except OSError as e:
+                if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                    raise
+                linked = False
+                shutil.copy2(a, b)
+
+        for name in BASE_FILES:
+            a, b = Path(src) / name, Path(dst) / name
+            if a.is_dir():
+                b.mkdir()
+                for f in sorted(a.iterdir()):
+                    put(f, b / f.name)
+            else:
+                put(a, b)
+        return linked
 
     @property
     def cache_dir(self) -> Path:

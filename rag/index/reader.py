@@ -69,7 +69,8 @@ class Index:
         vdir = layout.version_dir(manifest["version"])
         if not vdir.is_dir():
             raise IndexCorrupt(f"index version folder {vdir} is missing; {REBUILD}")
-        store = ChunkStore(layout.store(vdir))
+        # a segmented version (manifest "segments"): the shared base store and the version's delta
+        store = ChunkStore(layout.store(vdir), delta=layout.delta_store(vdir) if manifest.get("segments") else None)
         backend = open_backend(layout, manifest, vdir, store, cfg, params)
         n = store.count_chunks()
         if isinstance(backend, LocalBackend):

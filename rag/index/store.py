@@ -61,6 +61,38 @@ LIST_INDEX = """
 CREATE INDEX IF NOT EXISTS documents_list
     ON documents(doc_id, path, sha256, meta, n_chunks, n_duties, n_sections, encoding, format);
 """
+# A segmented version (see `rag.index.layout`): the shared base store stays untouched; the
+# delta store holds the documents added since, and which base rows are gone (tombstones).
+DELTA_TABLES = """
+CREATE TABLE IF NOT EXISTS dead_docs (doc_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_chunks (id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS seg (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"""
+DOC_COLS = "doc_id, path, sha256, encoding, format, text, meta, sections, pages, n_chunks, n_duties, n_sections"
+CHUNK_COLS = ("id, chunk_id, doc_id, section_path, start, end, text, embed_text, embed_hash, tokens, duties,"
+              " deadlines, targets, page")
+
+
+def _schema_in(schema: str) -> str:
+    """SCHEMA + LIST_INDEX with every table and index created in `schema`."""
+    sql = SCHEMA + LIST_INDEX
+    sql = sql.replace("CREATE TABLE IF NOT EXISTS ", f"CREATE TABLE IF NOT EXISTS {schema}.")
+    return sql.replace("CREATE INDEX IF NOT EXISTS ", f"CREATE INDEX IF NOT EXISTS {schema}.")
+
+
+def _union_views(base_has_n_sections: bool) -> str:
+    """TEMP views named like the tables: unqualified names resolve to the temp schema first, so
+    every query of the store reads base − tombstones + delta unchanged."""
+    n_sections = "n_sections" if base_has_n_sections else "json_array_length(sections) AS n_sections"
+    base_docs = DOC_COLS.replace("n_sections", n_sections)
+    return f"""
+CREATE TEMP VIEW IF NOT EXISTS documents AS
+    SELECT {base_docs} FROM main.documents WHERE doc_id NOT IN (SELECT doc_id FROM delta.dead_docs)
+    UNION ALL SELECT {DOC_COLS} FROM delta.documents;
+CREATE TEMP VIEW IF NOT EXISTS chunks AS
+    SELECT {CHUNK_COLS} FROM main.chunks WHERE id NOT IN (SELECT id FROM delta.dead_chunks)
+    UNION ALL SELECT {CHUNK_COLS} FROM delta.chunks;
+"""
 
 
 def _json(obj: Any) -> str:
@@ -95,21 +127,39 @@ class DocRecord:
 class ChunkStore:
     """SQLite rows for documents and chunks. One connection per thread."""
 
-    def __init__(self, path: Path, readonly: bool = True, term_df: bool = False):
+    def __init__(self, path: Path, readonly: bool = True, term_df: bool = False, delta: Path | None = None):
+        """`delta`: a segmented version's delta store; `path` is then the shared base, opened
+        read-only and immutable even by a writer (writes go to the delta)."""
         self.path = Path(path)
+        self.delta = Path(delta) if delta is not None else None
         self.readonly = readonly
         self.term_df = term_df  # keep the `terms` table (chunk frequency per token) up to date
+        if self.delta is not None and term_df:
+            raise ValueError("a segmented store keeps no token frequencies (milvus stores are not segmented)")
+        self._w = "delta." if self.delta is not None else ""  # where writes go
         self._count: int | None = None
+        self._seg: dict[str, int] = {}
         self._local = threading.local()
         if readonly and not self.path.exists():
             raise IndexCorrupt(f"{self.path} is missing; rebuild with `make index`")
+        if self.delta is not None and readonly and not self.delta.exists():
+            raise IndexCorrupt(f"{self.delta} is missing; rebuild with `make index`")
+        if not readonly and self.delta is None and self.path.exists() and os.stat(self.path).st_nlink > 1:
+            # a hard-linked base shared with other versions: writing it would change them all
+            raise RuntimeError(f"{self.path} is shared with other index versions and must not be written")
         self._conn()  # fail early on a broken file
+
+    @property
+    def segmented(self) -> bool:
+        return self.delta is not None
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                if self.readonly:
+                if self.delta is not None:
+                    conn = self._open_segmented()
+                elif self.readonly:
                     conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
                 else:
                     conn = sqlite3.connect(self.path, check_same_thread=False)
@@ -129,9 +179,97 @@ class ChunkStore:
                         conn.executescript(TERMS)
                 conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone()  # not count(*): a full scan
             except sqlite3.DatabaseError as e:
-                raise IndexCorrupt(f"{self.path} is not a readable chunk store ({e}); rebuild with `make index`") from None
+                what = self.path if self.delta is None else f"{self.path} + {self.delta.name}"
+                raise IndexCorrupt(f"{what} is not a readable chunk store ({e}); rebuild with `make index`") from None
             self._local.conn = conn
         return conn
+
+    def _open_segmented(self) -> sqlite3.Connection:
+        """The base (immutable) as `main`, the delta attached as `delta`, TEMP views over both."""
+        from urllib.parse import quote
+
+        conn = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        if self.readonly:
+            conn.execute("ATTACH DATABASE ? AS delta", (f"file:{quote(str(self.delta))}?mode=ro&immutable=1",))
+        else:
+            conn.execute("ATTACH DATABASE ? AS delta", (f"file:{quote(str(self.delta))}",))
+            conn.execute("PRAGMA delta.journal_mode=MEMORY")  # a build's private file, as above
+            conn.execute("PRAGMA delta.synchronous=OFF")
+            fresh = conn.execute("SELECT count(*) FROM delta.sqlite_master").fetchone()[0] == 0
+            conn.executescript(_schema_in("delta") + DELTA_TABLES.replace("EXISTS ", "EXISTS delta."))
+            if fresh:  # a new delta over this base: its ids continue after the base's
+                seq = conn.execute("SELECT max(coalesce((SELECT seq FROM main.sqlite_sequence WHERE name='chunks'), 0),"
+                                   " coalesce((SELECT max(id) FROM main.chunks), 0))").fetchone()[0]
+                n = conn.execute("SELECT count(*) FROM main.chunks").fetchone()[0]
+                with conn:
+                    conn.execute("INSERT INTO delta.sqlite_sequence (name, seq) VALUES ('chunks', ?)", (seq,))
+                    conn.executemany("INSERT INTO delta.seg VALUES (?, ?)", [("base_seq", seq), ("base_chunks", n)])
+        self._seg = {k: int(v) for k, v in conn.execute("SELECT key, value FROM delta.seg")}
+        if "base_seq" not in self._seg or "base_chunks" not in self._seg:
+            raise sqlite3.DatabaseError("the delta store has no base counts")
+        cols = {r[1] for r in conn.execute("PRAGMA main.table_info(documents)")}
+        conn.executescript(_union_views("n_sections" in cols))
+        return conn
+
+    # -- segments (a segmented version: base − tombstones + delta)
+    @property
+    def base_seq(self) -> int:
+        """Chunk ids up to this are the base's; larger ones the delta's."""
+        self._conn()
+        return self._seg["base_seq"]
+
+    def segment_counts(self) -> dict:
+        """base_chunks, delta_chunks, tombstones (chunks of the base no longer live)."""
+        conn = self._conn()
+        return {"base_chunks": self._seg["base_chunks"],
+                "delta_chunks": int(conn.execute("SELECT count(*) FROM delta.chunks").fetchone()[0]),
+                "tombstones": int(conn.execute("SELECT count(*) FROM delta.dead_chunks").fetchone()[0])}
+
+    def dead_chunk_ids(self) -> list[int]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM delta.dead_chunks ORDER BY id")]
+
+    def delta_chunk_ids(self) -> list[int]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM delta.chunks ORDER BY id")]
+
+    def iter_segment_tokens(self, which: str, batch: int = 5000) -> Iterator[tuple[list[int], list[list[str]]]]:
+        """(ids, token lists), ascending ids, of the delta's chunks ("delta") or of the base's
+        tombstoned chunks ("dead"): what a segment's lexical arrays are built from."""
+        conn = self._conn()
+        if which == "delta":
+            q = "SELECT id, tokens FROM delta.chunks WHERE id>? ORDER BY id LIMIT ?"
+        else:
+            q = ("SELECT c.id, c.tokens FROM delta.dead_chunks d JOIN main.chunks c ON c.id = d.id"
+                 " WHERE d.id>? ORDER BY d.id LIMIT ?")
+        last = -1
+        while True:
+            rows = conn.execute(q, (last, batch)).fetchall()
+            if not rows:
+                return
+            yield [r[0] for r in rows], [r[1].split(" ") if r[1] else [] for r in rows]
+            last = rows[-1][0]
+
+    def absorb(self, delta: Path) -> tuple[list[int], list[int]]:
+        """Compaction: apply a segmented version's delta store to this (private, plain) copy of
+        its base: tombstoned rows deleted, the delta's rows inserted with their ids. Returns
+        (tombstoned chunk ids, the delta's chunk ids)."""
+        from urllib.parse import quote
+
+        conn = self._conn()
+        conn.execute("ATTACH DATABASE ? AS d", (f"file:{quote(str(delta))}?mode=ro&immutable=1",))
+        try:
+            dead = [r[0] for r in conn.execute("SELECT id FROM d.dead_chunks ORDER BY id")]
+            added = [r[0] for r in conn.execute("SELECT id FROM d.chunks ORDER BY id")]
+            with conn:
+                conn.execute("DELETE FROM main.chunks WHERE id IN (SELECT id FROM d.dead_chunks)")
+                conn.execute("DELETE FROM main.documents WHERE doc_id IN (SELECT doc_id FROM d.dead_docs)")
+                conn.execute(f"INSERT INTO main.documents ({DOC_COLS}) SELECT {DOC_COLS} FROM d.documents")
+                conn.execute(f"INSERT INTO main.chunks ({CHUNK_COLS}) SELECT {CHUNK_COLS} FROM d.chunks")
+                # ids never come back after compaction: the sequence continues after the delta's
+                conn.execute("UPDATE main.sqlite_sequence SET seq = max(seq, coalesce("
+                             "(SELECT seq FROM d.sqlite_sequence WHERE name='chunks'), 0)) WHERE name='chunks'")
+        finally:
+            conn.execute("DETACH DATABASE d")
+        return dead, added
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -139,7 +277,7 @@ class ChunkStore:
             conn.close()
             self._local.conn = None
             if not self.readonly:
-                fd = os.open(self.path, os.O_RDONLY)
+                fd = os.open(self.delta if self.delta is not None else self.path, os.O_RDONLY)
                 try:
                     os.fsync(fd)
                 finally:
@@ -153,7 +291,7 @@ class ChunkStore:
         n_duties = sum(len(c.duties) for c in chunks)
         with conn:
             conn.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO {self._w}documents ({DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.doc_id, doc.path, doc.source_hash, doc.encoding, doc.format, doc.text,
                  _json(doc.meta.to_dict()),
                  _json([[list(s.path), s.level, s.heading, s.start, s.end, s.body_start] for s in sections]),
@@ -162,7 +300,7 @@ class ChunkStore:
             ids = []
             for c, et, eh, tk in zip(chunks, embed_texts, embed_hashes, tokens):
                 cur = conn.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, section_path, start, end, text, embed_text, embed_hash,"
+                    f"INSERT INTO {self._w}chunks (chunk_id, doc_id, section_path, start, end, text, embed_text, embed_hash,"
                     " tokens, duties, deadlines, targets, page) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (c.chunk_id, c.doc_id, _json(list(c.section_path)), c.start, c.end, c.text, et, eh,
                      " ".join(tk), _json([d.to_dict() for d in c.duties]), _json(c.deadlines),
@@ -189,7 +327,22 @@ class ChunkStore:
             conn.execute("DELETE FROM terms WHERE df<=0")
 
     def delete_document(self, doc_id: str) -> list[int]:
+        """Remove a document; returns its chunks' ids. In a segmented store a document of the
+        delta is deleted from it, one of the base is tombstoned (the base never changes)."""
         conn = self._conn()
+        if self.delta is not None:
+            with conn:
+                if conn.execute("SELECT 1 FROM delta.documents WHERE doc_id=?", (doc_id,)).fetchone():
+                    ids = [r[0] for r in conn.execute("SELECT id FROM delta.chunks WHERE doc_id=?", (doc_id,))]
+                    conn.execute("DELETE FROM delta.chunks WHERE doc_id=?", (doc_id,))
+                    conn.execute("DELETE FROM delta.documents WHERE doc_id=?", (doc_id,))
+                    return ids
+                if not conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone():
+                    return []
+                ids = [r[0] for r in conn.execute("SELECT id FROM main.chunks WHERE doc_id=?", (doc_id,))]
+                conn.execute("INSERT OR IGNORE INTO delta.dead_docs VALUES (?)", (doc_id,))
+                conn.executemany("INSERT OR IGNORE INTO delta.dead_chunks VALUES (?)", [(i,) for i in ids])
+            return ids
         with conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
             if self.term_df:
@@ -201,13 +354,24 @@ class ChunkStore:
         return ids
 
     def vacuum(self) -> None:
+        if self.delta is not None:  # the delta file alone (the TEMP views confuse VACUUM of an attached schema)
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                conn.close()
+                self._local.conn = None
+            own = sqlite3.connect(self.delta)
+            try:
+                own.execute("VACUUM")
+            finally:
+                own.close()
+            return
         self._conn().execute("VACUUM")
 
     def free_fraction(self) -> float:
         """Share of the file's pages that deletions left unused (VACUUM only pays above ~25 %)."""
         conn = self._conn()
-        pages = conn.execute("PRAGMA page_count").fetchone()[0] or 1
-        return conn.execute("PRAGMA freelist_count").fetchone()[0] / pages
+        pages = conn.execute(f"PRAGMA {self._w}page_count").fetchone()[0] or 1
+        return conn.execute(f"PRAGMA {self._w}freelist_count").fetchone()[0] / pages
 
     # -- reading
     def _chunk(self, row) -> Chunk:
@@ -278,6 +442,16 @@ class ChunkStore:
             yield [r[0] for r in rows], [r[1].split(" ") if r[1] else [] for r in rows]
             last = rows[-1][0]
 
+    def iter_tokens_of(self, ids: Iterable[int], batch: int = 500) -> Iterator[tuple[list[int], list[list[str]]]]:
+        """(ids, token lists) of these chunks, in batches."""
+        ids = [int(i) for i in ids]
+        conn = self._conn()
+        for i in range(0, len(ids), batch):
+            part = ids[i:i + batch]
+            rows = conn.execute(f"SELECT id, tokens FROM chunks WHERE id IN ({','.join('?' * len(part))}) ORDER BY id",
+                                part).fetchall()
+            yield [r[0] for r in rows], [r[1].split(" ") if r[1] else [] for r in rows]
+
     def embed_rows(self, ids: Iterable[int] | None = None) -> list[tuple[int, str, str]]:
         """(id, embed_text, embed_hash) rows."""
         conn = self._conn()
@@ -327,7 +501,11 @@ class ChunkStore:
     def count_chunks(self) -> int:
         if self.readonly and self._count is not None:  # an opened version never changes
             return self._count
-        n = int(self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0])
+        if self.delta is not None:  # the base's count is kept: no scan of a million rows
+            c = self.segment_counts()
+            n = c["base_chunks"] - c["tombstones"] + c["delta_chunks"]
+        else:
+            n = int(self._conn().execute("SELECT count(*) FROM chunks").fetchone()[0])
         if self.readonly:
             self._count = n
         return n

@@ -309,3 +309,117 @@ class ChunkVectorStore(FaissVectorStore):
             except RuntimeError:
                 pass  # a layout faiss cannot map: read it
         return cls(faiss.read_index(str(path)), node_loader=node_loader, **params)
+
+    def has_id(self, chunk_id: int) -> bool:
+        """Whether this chunk id has a vector here."""
+        try:
+            self._faiss_index.reconstruct(int(chunk_id))
+            return True
+        except RuntimeError:
+            return False
+
+
+OVERSAMPLE_DEAD = 1024  # up to this many tombstones, a search asks for k + that many and drops them
+
+
+class SegmentedVectorStore(ChunkVectorStore):
+    """A segmented version's vectors: the shared base index (memory-mapped, never changed)
+    less its tombstoned ids, plus the small exact delta index of the chunks added since. A
+    search asks both and merges by score: over a flat base the result is the one a single
+    index of the live chunks gives; over an IVF base the base part is as approximate as it was."""
+
+    _delta: Any = PrivateAttr(default=None)
+    _dead: Any = PrivateAttr(default=None)
+    _dead_sel: Any = PrivateAttr(default=None)
+    _delta_ids: Any = PrivateAttr(default=None)
+
+    def __init__(self, base_index: Any, delta: ChunkVectorStore, dead_ids, node_loader=None, **params):
+        super().__init__(base_index, node_loader=node_loader, **params)
+        self._delta = delta
+        self._delta_ids = np.sort(delta.all_vectors()[0]) if len(delta) else np.zeros(0, np.int64)
+        self._dead = np.unique(np.asarray(dead_ids, dtype=np.int64))
+        self._mapped = True  # read-only: a new version is written by the builder, not here
+
+    @property
+    def delta(self) -> ChunkVectorStore:
+        return self._delta
+
+    @property
+    def dead_ids(self) -> np.ndarray:
+        return self._dead
+
+    def __len__(self) -> int:
+        return int(self._faiss_index.ntotal) - len(self._dead) + len(self._delta)
+
+    def describe(self) -> dict:
+        out = super().describe()
+        out.update(vectors=len(self), base_vectors=int(self._faiss_index.ntotal), delta_vectors=len(self._delta),
+                   tombstones=len(self._dead))
+        return out
+
+    def tune(self, ivf_nprobe: int | None = None, hnsw_ef_search: int | None = None) -> None:
+        super().tune(ivf_nprobe, hnsw_ef_search)
+
+    def has_id(self, chunk_id: int) -> bool:
+        i = int(chunk_id)
+        if self._delta.has_id(i):
+            return True
+        dead = self._dead
+        p = np.searchsorted(dead, i)
+        if p < len(dead) and dead[p] == i:
+            return False
+        return super().has_id(i)
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, vecs = super().all_vectors()
+        keep = ~np.isin(ids, self._dead)
+        d_ids, d_vecs = self._delta.all_vectors()
+        return np.concatenate([ids[keep], d_ids]), np.vstack([vecs[keep], d_vecs.reshape(-1, vecs.shape[1])])
+
+    def _base_search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        index = self._faiss_index
+        nd = len(self._dead)
+        if index.ntotal == 0 or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if nd == 0:
+            ids, scores = ChunkVectorStore.search(self, q, k)
+        elif nd <= OVERSAMPLE_DEAD:
+            ids, scores = ChunkVectorStore.search(self, q, k + nd)
+        else:  # many tombstones: FAISS skips them while it scans
+            if self._dead_sel is None:
+                batch = faiss.IDSelectorBatch(self._dead)
+                self._dead_sel = (faiss.IDSelectorNot(batch), batch)  # the inner one must stay alive
+            scores, ids = index.search(q.reshape(1, -1), min(k, index.ntotal), params=self._search_params(self._dead_sel[0]))
+            keep = ids[0] >= 0
+            ids, scores = ids[0][keep].astype(np.int64), scores[0][keep]
+        if nd:
+            live = ~np.isin(ids, self._dead)
+            ids, scores = ids[live], scores[live]
+        return ids[:k], scores[:k]
+
+    def search(self, query_vec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        q = np.ascontiguousarray(np.asarray(query_vec, dtype=np.float32).reshape(-1))
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if allowed is None:
+            b_ids, b_sc = self._base_search(q, k)
+            d_ids, d_sc = self._delta.search(q, k)
+        else:
+            allowed = np.asarray(allowed, dtype=np.int64)
+            if len(allowed) == 0:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            in_delta = np.isin(allowed, self._delta_ids)
+            base_allowed = allowed[~in_delta]
+            base_allowed = base_allowed[~np.isin(base_allowed, self._dead)]
+            b_ids, b_sc = (ChunkVectorStore.search(self, q, k, base_allowed) if len(base_allowed)
+                           else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+            d_ids, d_sc = (self._delta.search(q, k, allowed[in_delta]) if in_delta.any()
+                           else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        if not len(d_ids):
+            return b_ids, b_sc
+        ids = np.concatenate([b_ids, d_ids])
+        scores = np.concatenate([b_sc, d_sc]).astype(np.float32)
+        order = np.lexsort((ids, -scores))[:k]
+        return ids[order], scores[order]
