@@ -132,7 +132,8 @@ class LocalBackend:
     @staticmethod
     def _segments(layout, vdir: Path, store, vectors, lex, params: dict):
         """The base's engines combined with the version's delta and tombstones."""
-        from rag.index.lexical import LexicalIndex, SegmentedLexical
+        from rag.index.lexical import LexicalIndex
+        from rag.index.lexical_segments import SegmentedLexical
         from rag.index.vectors import ChunkVectorStore, SegmentedVectorStore
 
         try:

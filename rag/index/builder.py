@@ -19,7 +19,15 @@ from typing import Callable
 import numpy as np
 
 from rag.config import Config
-from rag.errors import BuildError, ConfigError, IndexCorrupt, IndexProblem, IndexUnavailable, IngestError, LoadError
+from rag.errors import (
+    BuildError,
+    ConfigError,
+    IndexCorrupt,
+    IndexProblem,
+    IndexUnavailable,
+    IngestError,
+    LoadError,
+)
 from rag.index.backend import DeltaWriter, LocalWriter, backend_name
 from rag.index.embcache import EmbeddingCache, text_hash
 from rag.index.layout import (
