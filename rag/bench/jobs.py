@@ -371,7 +371,7 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
         emb = re.search(r"embedded (\d+), cached (\d+)", summary["summary"])
         embedded.append([int(emb.group(1)), int(emb.group(2))] if emb else None)
         m = read_manifest(index_dir)
-        doc_id = f.stem
+        doc_id = f.name  # ids keep the extension (two files a.txt and a.md are two documents)
         modes.append((m.get("segments") and "delta") or "plain")
         # through the reader: a segmented version's rows are base − tombstones + delta
         idx = Index.open(index_dir)
@@ -390,7 +390,7 @@ def add_remove(index_dir: Path, work: Path, runs: int) -> dict:
         m = read_manifest(index_dir)
         if (m.get("backend") or {}).get("name", "local") == "local":
             idx = Index.open(index_dir)
-            ok = len(idx.vectors) == before == m["counts"]["chunks"] == idx.store.count_chunks()
+            ok = bool(new_ids) and len(idx.vectors) == before == m["counts"]["chunks"] == idx.store.count_chunks()
             ok = ok and not any(idx.vectors.has_id(int(i)) for i in new_ids[:20])
             ok = ok and not idx.store.get_chunks(new_ids[:20])
             idx.store.close()

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from support.fakes import CORPUS, BigramEmbedding, make_config
 
+from rag.config import load_config
 from rag.index import lexical
 from rag.index.builder import IndexBuilder
 from rag.index.layout import read_manifest
@@ -437,3 +438,21 @@ def test_question_tokens_are_cached_and_the_dictionary_loads_in_the_background(t
         assert not started
         fresh.tokens("第二个问题")
         assert started == [True]
+
+
+@pytest.mark.slow
+def test_the_benchmarks_add_remove_checks_what_it_claims(tmp_path):
+    """`make bench`'s add/remove (real model, through the CLI) finds the added document's chunks by
+    their id and verifies they are gone after `remove`: a verification over no chunks is no pass."""
+    from rag.bench.jobs import add_remove
+
+    docs, index_dir = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    shutil.copy(sorted(CORPUS.glob("001_*"))[0], docs)
+    cfg = load_config()
+    cfg.corpus.docs = str(docs)
+    IndexBuilder(cfg).build(docs, index_dir)
+    r = add_remove(index_dir, tmp_path / "work", 1)
+    assert r["chunks_added"] and r["chunks_added"][0] > 0, r
+    assert r["removed_vectors_verified"] is True
+    assert read_manifest(index_dir)["counts"]["documents"] == 1
