@@ -7,6 +7,7 @@ ends the checks. The rules, in order:
 
 - `no_hits`: nothing was retrieved;
 - `unknown_place`: the question names a place no document covers;
+- `final_absent`: the final version (正式印发…) of a document the collection holds only as a draft;
 - `year_outside`: a year outside the documents' periods and text;
 - `unknown_body`: a named office (区教育局) no document mentions;
 - `metadata_absent`: a metadata field (联系人, 文号…) the documents lack (accepts when present);
@@ -156,6 +157,37 @@ def _named_document(q: str, places: list[str], years: list[int]):
     return None
 
 
+_CITING_RE = re.compile(r"落实|根据|依据|按照|贯彻|对照|参照|遵照|依照")
+_ISSUING_RE = re.compile(r"印发|制定|发布|出台|转发|现将|编制|起草|审议通过")
+
+
+def _issued_in(title: str, head: str) -> bool:
+    """`title` stands in a document's head as that document ("关于印发《X》的通知", "现将《X》印发"),
+    not only cited by it ("为全面落实《…关于印发<X>的通知》要求"): the verb before it (before the
+    outermost 《 it is nested in) is not one of citing."""
+    for m in re.finditer(re.escape(title), head):
+        clause_start = max(head.rfind(c, 0, m.start()) for c in "。;\n") + 1
+        clause = head[clause_start:m.start()]
+        depth, anchor = 0, len(clause)
+        for i in range(len(clause) - 1, -1, -1):  # the outermost unclosed 《 (or <) before the title
+            ch = clause[i]
+            if ch in "》>":
+                depth += 1
+            elif ch in "《<":
+                if depth == 0:
+                    anchor = i
+                else:
+                    depth -= 1
+        before = clause[:anchor]
+        while re.search(r"《[^《》]*》|<[^<>]*>", before):  # verbs inside other titles say nothing
+            before = re.sub(r"《[^《》]*》|<[^<>]*>", lambda t: " " * len(t.group(0)), before)
+        verbs = [(v.start(), "cite") for v in _CITING_RE.finditer(before)] + [
+            (v.start(), "issue") for v in _ISSUING_RE.finditer(before)]
+        if not verbs or max(verbs)[1] == "issue":
+            return True
+    return False
+
+
 def document_absent(ev: Evidence, g: GateSettings) -> str:
     """The question names a document (a place's 工作要点, 年度报告, 实施方案 … of a year) that
     the collection does not hold: a document of another year or kind does not answer it. A
@@ -167,7 +199,7 @@ def document_absent(ev: Evidence, g: GateSettings) -> str:
             continue
         seen = {h.chunk.doc_id for h in ev.hits[:TOP]}
         if not any(title in (ev.docs[d].meta.title if d in ev.docs else "") or
-                   title in ((ev.ctx.document(d) or Document("", "", "")).text[:HEAD_CHARS]) for d in seen):
+                   _issued_in(title, (ev.ctx.document(d) or Document("", "", "")).text[:HEAD_CHARS]) for d in seen):
             return f"现有文件中没有《{title}》"
     named = [p for p in a.places + a.mentioned_places
              if any(n in q for n in (rg.get(p).names if rg.get(p) else (p,)))]
@@ -191,6 +223,20 @@ def document_absent(ev: Evidence, g: GateSettings) -> str:
     if not any(fits(d) for d in docs if d in ev.docs):
         when = "、".join(f"{y}年" for y in years)
         return f"现有文件中没有{named[-1]}{when}的{what}"
+    return ""
+
+
+_FINAL_ASKED_RE = re.compile(r"正式(?:印发|发布|出台|施行|实施|版)|最终(?:版|稿|印发|发布|出台|定稿)|定稿|正式文件")
+
+
+def final_absent(ev: Evidence, g: GateSettings) -> str:
+    """The final version of a document (哪天正式印发的, 最终版) when the collection holds it only as
+    a draft (征求意见稿): the draft does not say when or how it was finally issued."""
+    if not _FINAL_ASKED_RE.search(ev.analysis.normalized):
+        return ""
+    focus = [d for d in _focus_docs(ev) if d in ev.docs]
+    if focus and all(getattr(ev.docs[d].meta, "draft", False) for d in focus):
+        return f"现有的{_docs_label(focus, ev.docs)}是征求意见稿,没有正式印发的版本"
     return ""
 
 
@@ -380,9 +426,9 @@ def low_similarity(ev: Evidence, g: GateSettings) -> str:
 
 Rule = Callable[[Evidence, GateSettings], str]
 RULES: tuple[Rule, ...] = (no_hits, unknown_place, filter_contradicts, only_inside, mentioned_place_absent,
-                           document_absent, year_outside, unknown_body, metadata_absent, unit_absent, share_absent,
-                           money_absent, procedure_absent, materials_absent, body_absent, low_coverage, rate_absent,
-                           low_similarity)
+                           document_absent, final_absent, year_outside, unknown_body, metadata_absent,
+                           unit_absent, share_absent, money_absent, procedure_absent, materials_absent,
+                           body_absent, low_coverage, rate_absent, low_similarity)
 
 
 class RefusalGate:

@@ -156,3 +156,25 @@ def test_an_e_mail_address_is_not_answered_by_a_phone_number(places_pipeline):
     assert a.refused and a.refusal_rule == "metadata_absent" and "电子邮箱" in a.text
     b = places_pipeline.ask("我想通过邮件给广西的法治政府建设方案提意见,发到哪个邮箱?")
     assert not b.refused and "fzzfjs_yjzj@example.gov.cn" in b.text
+
+
+def test_a_title_a_document_only_cites_is_not_that_document(places_pipeline):
+    from rag.answer.refusal import _issued_in
+
+    head = "为全面落实《中共延寿县委、延寿县人民政府关于印发<延寿县法治政府建设行动方案(2017-2020)>的通知》要求,制定本方案。"
+    assert not _issued_in("延寿县法治政府建设行动方案(2017-2020)", head)
+    assert _issued_in("X县实施方案", "关于印发《X县实施方案》的通知\n现将《X县实施方案》印发给你们")
+    assert _issued_in("X县实施方案", "为贯彻落实《国家纲要》,结合实际,制定《X县实施方案》。")
+    # a17 (延寿县's 2018 plan) cites the 2017-2020 行动方案 but is not it
+    a = places_pipeline.ask("《延寿县法治政府建设行动方案(2017-2020)》的总体目标是什么?")
+    assert a.refused and a.refusal_rule == "document_absent"
+    b = places_pipeline.ask("《2018年度延寿县法治政府建设实施方案》的文号是多少?")
+    assert not b.refused and "延政办综〔2018〕51号" in b.text
+
+
+def test_the_final_version_of_a_draft_is_not_in_the_collection(places_pipeline):
+    # a12 is 黔南州's 规划 as a comment-request draft (征求意见稿)
+    a = places_pipeline.ask("《黔南布依族苗族自治州法治政府建设规划(2021—2025年)》最终是哪天正式印发的?")
+    assert a.refused and a.refusal_rule == "final_absent" and "征求意见稿" in a.text
+    b = places_pipeline.ask("黔南州规划征求意见稿的意见反馈截止到什么时候?")
+    assert not b.refused and cited_docs(b) == {"a12"}
