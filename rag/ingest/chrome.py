@@ -48,7 +48,7 @@ _NAV = (
     r"数据发布|办事服务|网上办事|公共服务|专题专栏|要闻动态|新闻中心|新闻动态|政策文件|政策法规|机构职能|机构设置|"
     r"法制查询|网站公告|通知公告|公共法律服务|招商引资|走进[\u4e00-\u9fff]{1,4}|魅力[\u4e00-\u9fff]{1,4}|关于我们|联系我们|"
     r"网站地图|使用帮助|热门推荐|最新更新|Tags|RSS|往期回顾|版面导航|标题导航|[\u4e00-\u9fff]{1,4}频道|"
-    r"[\u4e00-\u9fff]{0,4}客户端|部门街镇|部门网站|行政区划|开发区|站群导航|[\u4e00-\u9fff]{1,12}网|"
+    r"[\u4e00-\u9fff]{0,4}客户端|部门街镇|部门网站|行政区划|开发区|站群导航|[\u4e00-\u9fff]{1,12}(?:门户网站|网站|网)|"
     r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)"
 )
 _TOOLS = (
@@ -58,7 +58,7 @@ _TOOLS = (
 )
 _SEP = r"(?:\s*[|•·/]\s*|\s+)"
 _BAR = rf"^(?:(?:{_NAV}|{_TOOLS}){_SEP})+(?:{_NAV}|{_TOOLS})[\s|]*$"
-_TOOL_ONLY = rf"^[|•·\s]*(?:{_TOOLS})(?:{_SEP}(?:{_TOOLS}))*[\s|]*$"
+_TOOL_ONLY = rf"^[|•·\s\[【]*(?:{_TOOLS})(?:{_SEP}(?:{_TOOLS}))*[\s|\]】]*$"
 
 # Widgets of an article's info bar: counters, font size, print/close, share, colour pickers.
 WIDGET = (
@@ -135,7 +135,7 @@ RULES: list[Rule] = [
     Rule("prev_next", _re(r"^(?:上一篇|下一篇|上一条|下一条|上一版|下一版|上一期|下一期)"), "drop",
          "links to the previous/next article (their titles would pass for the document's)",
          "b01_xinluo-dongcheng-jiedao-2022.txt", "上一篇:东城街道2022年政府信息公开工作年度报告", 0),
-    Rule("related", _re(r"^(?:相关(?:新闻|阅读|文章|链接|推荐|报道|稿件|信息|文件)|推荐阅读|延伸阅读|热点推荐|热门文章)\s*[::]?"), "block",
+    Rule("related", _re(r"^(?:相关(?:新闻|阅读|文章|链接|推荐|报道|稿件|信息|文件)|往期推荐|往期回顾|推荐阅读|延伸阅读|热点推荐|热门文章)\s*[::]?"), "block",
          "a related-articles box: the label and the headline list below it",
          "b08_weixian-news-2022.html", "相关新闻", 0),
     Rule("editor", _re(r"^(?:责任编辑|编辑|审核|校对|二审|终审|值班编辑|来稿编辑)\s*[::]"), "drop",
@@ -144,6 +144,13 @@ RULES: list[Rule] = [
          "keyword and permalink lines", "b08_weixian-news-2022.html", "关键词:法治政府,示范创建,威县"),
     Rule("attachment_none", _re(r"^附件\s*[::]\s*无$"), "drop", "an empty attachment line: 附件:无",
          "b12_yongchuan-shenglilu-jiedao-2022.html", "附件:无"),
+    Rule("wechat_byline", _re(r"^原创\s+\S+(?:\s+\S+)?\s+\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2})?(?:\s+\S{2,4})?$"), "drop",
+         "a WeChat article's byline: 原创 author account date time province", "h14_cuiping-wechat-2023-report.txt",
+         "原创 翠屏司法 翠屏司法行政 2024-03-26 18:30 四川"),
+    Rule("wechat_furniture", _re(r"^[-—]+\s*END\s*[-—]+$|点击蓝字关注|长按(?:识别)?二维码|^微信号\s*[::]|^阅读原文$|"
+                                 r"^(?:分享|收藏|赞|在看|点赞|转发)(?:\s+(?:分享|收藏|赞|在看|点赞|转发))+$|^💬|^欢迎留言"), "drop",
+         "a WeChat page's furniture: - END -, follow prompts, 微信号, 阅读原文, 分享 收藏 赞 在看, comment prompts",
+         "h14_cuiping-wechat-2023-report.txt", "分享 收藏 赞 在看"),
     Rule("attachment_download", _re(r"^附件下载\s*[::]"), "drop",
          "an attachment download link: 附件下载:[…xlsx](…)", "h03_sheyang-2024-work-points.md", "附件下载:"),
     Rule("page_number", _re(r"^[—\-–]{1,2}\s*\d{1,3}\s*[—\-–]{1,2}$"), "drop",
@@ -172,6 +179,9 @@ RULES: list[Rule] = [
     Rule("separator", _re(r"^[|\s\-—=_*~·•]*$"), "drop", "separator lines made of | - = *", "a15_nanling-work-points.txt", "|||",
          0),
     # --- inside lines ---
+    Rule("emoji_bullet", _re(r"^[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\uFE0F\u200D]+\s*"), "strip",
+         "emoji used as bullets (🔹一、…, 📢 …): the heading or sentence after them is the text",
+         "h14_cuiping-wechat-2023-report.txt", "🔹一、坚持高位推动,压实第一责任人职责"),
     Rule("garbage_marks", _re(r"^\?{2,}\s*"), "strip", "`??` indent garbage of traditional-script mirrors",
          "b06_yangshuo-baisha-2020-trad.txt", "??"),
     Rule("column_tag", _re(r"^【(?:政策解读|图文解读|图解|解读|权威发布|媒体解读)】\s*"), "strip",

@@ -153,6 +153,22 @@ def _join_cell_lines(lines: list[str]) -> list[str]:
     return "\n".join(out).split("\n")
 
 
+def _running_headers(lines: list[str], page_numbers: list[int]) -> list[int]:
+    """Lines a PDF-to-text dump repeats at every page break (a running header or footer such as
+    勐腊县2022年度法治政府建设情况报告 around `— 2 —`): the nearest non-empty line on either side of
+    a page number, when the same line stands next to at least two page numbers."""
+    near: dict[str, list[int]] = {}
+    for p in page_numbers:
+        for step in (-1, 1):
+            j = p + step
+            while 0 <= j < len(lines) and not lines[j]:
+                j += step
+            if 0 <= j < len(lines) and len(lines[j]) <= 60:
+                near.setdefault(lines[j], []).append(j)
+    return sorted({j for line, idx in near.items() if len({abs(j) for j in idx}) >= 2
+                   and sum(1 for p in page_numbers if any(abs(j - p) <= 2 for j in idx)) >= 2 for j in idx})
+
+
 def clean_document(raw: str) -> Cleaned:
     raw = _tabs_to_cells(raw.replace("\r\n", "\n").replace("\r", "\n"))
     normalized = normalize(raw)
@@ -169,6 +185,9 @@ def clean_document(raw: str) -> Cleaned:
     lines = _join_cell_lines(lines)
     kept_lines, chrome_dropped = chrome.apply([ln.strip("|").strip() for ln in lines])
     dropped += [(name, lines[i]) for i, name in chrome_dropped]
+    for i in _running_headers(kept_lines, [i for i, name in chrome_dropped if name == "page_number"]):
+        dropped.append(("running_header", kept_lines[i]))
+        kept_lines[i] = ""
     kept = [ln.strip().strip("|").strip() for ln in kept_lines]
     kept = [ln for ln in kept if ln]
     # A body that appears twice (scraped pages repeat the article): keep its last copy, which

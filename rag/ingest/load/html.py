@@ -183,10 +183,59 @@ def _main_element(soup):
     return node
 
 
+def _expand_rowspans(root) -> None:
+    """Repeat a cell spanning several rows (`rowspan`, a task table's shared 牵头单位 or 完成时限)
+    in each row it covers, at its column, so that every rendered row has all its cells."""
+    import copy
+
+    def span(cell, name: str) -> int:
+        try:
+            return max(1, min(int(cell.get(name, 1)), 200))
+        except (TypeError, ValueError):
+            return 1
+
+    for table in root.find_all("table"):
+        carry: dict[int, list] = {}  # column → [rows left, cell]
+        for tr in table.find_all("tr"):
+            if tr.find_parent("table") is not table:
+                continue  # a nested table's rows are its own
+            cells = [c for c in tr.find_all(["td", "th"], recursive=False)]
+            col, out = 0, []
+            queue = list(cells)
+            while queue or any(c >= col for c in carry):
+                if col in carry:
+                    left, cell = carry[col]
+                    dup = copy.copy(cell)
+                    dup.attrs.pop("rowspan", None)
+                    out.append(("new", dup))
+                    carry[col][0] -= 1
+                    if carry[col][0] == 0:
+                        del carry[col]
+                    col += 1
+                    continue
+                if not queue:
+                    col += 1
+                    continue
+                cell = queue.pop(0)
+                out.append(("old", cell))
+                if span(cell, "rowspan") > 1:
+                    carry[col] = [span(cell, "rowspan") - 1, cell]
+                col += span(cell, "colspan")
+            if any(kind == "new" for kind, _ in out):
+                for c in cells:
+                    c.extract()
+                for _, c in out:
+                    tr.append(c)
+        for cell in table.find_all(["td", "th"]):  # expanded once: a second rendering adds nothing
+            cell.attrs.pop("rowspan", None)
+
+
 def _render(root) -> str:
     """Visible text of `root`: block elements on their own lines, table cells joined by
     tabs, whitespace collapsed (a source line break between two CJK characters vanishes)."""
     from bs4 import NavigableString, Tag
+
+    _expand_rowspans(root)
 
     lines: list[str] = []
     cur: list[str] = []

@@ -79,6 +79,8 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
 
     # issuer and date
     issuer, date = iss.signature(normalized, max(0, body_at))
+    if issuer == UNKNOWN and date == UNKNOWN:  # a report given at a meeting carries no signature
+        issuer, date = iss.speech_note(normalized[:HEAD_CHARS + 400])
     if doc_type == "news_report":
         who = iss.outlet(norm_head + "\n" + head)
         if who != UNKNOWN:

@@ -76,6 +76,24 @@ def signature(normalized: str, start: int = 0) -> tuple[str, str]:
     return who, date
 
 
+# a report given at a meeting: its 题注 (——2022年4月26日在…会议上) and the speaker's line
+# (蜀山区人民政府副区长 陈明远); the body says 受区人民政府委托 when the speaker reports for it
+SPEECH_NOTE_RE = re.compile(r"(?m)^[—\-]{1,2}\s*(?P<date>\d{4}年\d{1,2}月\d{1,2}日)在[^\n]{2,80}?(?:会议|大会)上\s*$")
+SPEECH_BY_RE = re.compile(rf"(?m)^(?P<org>[\u4e00-\u9fff]{{2,30}}?{ORG_END})(?P<post>[\u4e00-\u9fff]{{1,10}})\s+[\u4e00-\u9fff]{{2,4}}$")
+
+
+def speech_note(normalized_head: str) -> tuple[str, str]:
+    """(issuer, ISO date) of a report given at a meeting: the date of its 题注, and the body the
+    speaker reports for (the organisation of the speaker's line when the text says 受…委托)."""
+    m = SPEECH_NOTE_RE.search(normalized_head)
+    if m is None:
+        return UNKNOWN, UNKNOWN
+    date = iso(*DATE_CN_RE.search(m.group("date")).groups())
+    by = SPEECH_BY_RE.search(normalized_head, m.end())
+    org = by.group("org") if by and "委托" in normalized_head[by.end(): by.end() + 200] else UNKNOWN
+    return org, date
+
+
 def lone_date(normalized: str, start: int) -> str:
     """A date standing alone on its line after the head (where a signature's date goes)."""
     for line in normalized[start:].split("\n"):
@@ -133,6 +151,9 @@ def source_unit(head_lines: list[str]) -> str:
     return UNKNOWN
 
 
+_WECHAT_BYLINE_RE = re.compile(r"^原创\s+\S+(?:\s+\S+)?\s+\d{4}-\d{1,2}-\d{1,2}")
+
+
 def publish_date(head_lines: list[str], header: dict, hints: dict) -> str:
     """The site's publication date (see the module docstring)."""
     if header.get("publish_date"):
@@ -162,6 +183,16 @@ def publish_date(head_lines: list[str], header: dict, hints: dict) -> str:
             m = _EDITION_RE.match(line.strip())
             if m and not _NO_DATE_RE.search(line):
                 return to_iso(m.group(1))
+    # a 发布时间 line the page keeps outside the article element, or a WeChat byline
+    for line in (hints.get("page_text") or "").split("\n")[:80]:
+        m = re.search(r"(?:发布|发表|更新|公开)(?:时间|日期)\s*[::]\s*(\S.*)", line)
+        if m and not _NO_DATE_RE.search(line):
+            d = to_iso(m.group(1))
+            if d != UNKNOWN:
+                return d
+    for line in head_lines:
+        if _WECHAT_BYLINE_RE.match(line.strip()):
+            return to_iso(line)
     return UNKNOWN
 
 

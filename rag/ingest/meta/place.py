@@ -45,6 +45,8 @@ _NOT_PLACES = set(getattr(rg, "_NOT_PLACES", set())) | set(
     "全乡 全旗 本旗 各旗 全盟 全州 本州 各州 该州 全街道 各街道 本街道 全省 全国 城乡 市区县 县市区 旗县 旗县市 "
     "社区 辖区 城区 园区 景区 地区 山区 牧区 库区 片区 街区 小区 功能区 保护区 开发区 高新区 新区 自贸区 "
     "省区 市县 区县 县区 市州 州市".split())
+# development zones, parks and pilot areas: not administrative divisions, whatever their length
+_ZONE_RE = re.compile(r"(?:开发区|高新区|高新技术产业开发区|经济技术开发区|工业园区|产业园区|园区|试验区|集聚区|综合保税区|保税区|自贸区|示范区)$")
 _ANCHOR_BEFORE_RE = re.compile(rf"(?:中共|关于|印发|^|[\s、,,。;:《》()“”【】\[\]|/]|\d{{4}}年度?|{'|'.join(_ORG_WORDS)})$")
 _LEAD_STRIP_RE = re.compile(r"^(?:【[^】]{1,8}】|一图读懂|图解|图说|政策解读[::]?)+")
 
@@ -76,6 +78,8 @@ def _shape_at(s: str, pos: int) -> Place | None:
         if m:
             name = m.group(0)
             if name in _NOT_PLACES or any(name.endswith(w) and len(name) <= len(w) + 1 for w in _NOT_PLACES):
+                continue
+            if _ZONE_RE.search(name):  # 长兴经济技术开发区: a zone, not a division; its place is the one before
                 continue
             if name[0] in _BAD_FIRST or name.startswith("中共") or _RUNS_ON_RE.match(s, m.end()):
                 continue

@@ -42,7 +42,9 @@ _REPORT_REST_RE = re.compile(r"^\d{4}\s*年度?[^。,;:]{2,40}(?:报告|总结|�
 _SPAN_LINE_RE = re.compile(r"^[((]\s*\d{4}\s*[-—–~至]*\s*\d{4}\s*年?\s*[))]$")
 _INTRO_RE = re.compile(r"^(?P<orgs>[\u4e00-\u9fff、 ]{4,60}?)(?:联合)?印发$")  # 中共四川省委 四川省人民政府印发
 _NOT_TITLE_RE = re.compile(
-    r"^(?:[□■●◆]|本报讯|记者|通讯员|\(此件|(?:各|区|县|市|省|州)[^:]{0,40}[::]$)|[::]$|^(?:联系人|联系电话|电话|地址|邮编|附件|传真|手机|邮箱)")
+    r"^(?:[□■●◆]|本报讯|记者|通讯员|\(此件|(?:各|区|县|市|省|州)[^:]{0,40}[::]$)|[::]$|^(?:联系人|联系电话|电话|地址|邮编|附件|传真|手机|邮箱)"
+    # the red header of an official document (勐腊县人民政府文件): who issues it, not its title
+    r"|^[\u4e00-\u9fff]{2,30}(?:人民政府|政府|办公室|办公厅|委员会|党委|局|厅)文件$")
 _LABEL_COLON_RE = re.compile(r"^[^::]{1,8}[::]")
 _SITE_TAIL_RE = re.compile(r"\s*(?:[_|]|--| - |—{2})\s*.*$")
 BOOK_TITLE_RE = re.compile(r"[《〈]([^《》〈〉\n]{4,80}?)[》〉]")
@@ -196,6 +198,12 @@ def extract_title(lines: list[str], header: dict, hints: dict, news: bool) -> Ti
             break
     info.raw, info.line_index, info.issuer_line = raw, idx, issuer
     info.draft = bool(_DRAFT_MARK_RE.search(raw)) or "征求" in raw and bool(re.search(r"征求[《〈]", raw))
+    if wrapped_title is not None and _FORWARD_RE.search(raw):
+        # 关于转发《渭南市…方案》的通知: the forwarded plan is another body's; the document's own
+        # plan, when it follows the notice, stands on a line of its own
+        own = _own_plan_line(lines, clean_title(wrapped_title))
+        info.title, info.wrapped = (clean_title(own), True) if own else (clean_title(raw), False)
+        return info
     if wrapped_title is not None:
         info.title, info.wrapped = clean_title(wrapped_title), True
         return info
@@ -205,8 +213,44 @@ def extract_title(lines: list[str], header: dict, hints: dict, news: bool) -> Ti
             info.title, info.wrapped = clean_title(issued), True
             info.draft = info.draft or bool(_DRAFT_MARK_RE.search(issued))
             return info
+    formal = _formal_title_below(lines, idx) if not news and "关于" not in raw else ""
+    if formal:  # a repost's headline above the document's own 关于…的报告 line
+        info.title, info.line_index = clean_title(formal), lines.index(formal)
+        return info
     info.title = clean_title(unwrap(raw)[0])
     return info
+
+
+_FORMAL_RE = re.compile(r"^[\u4e00-\u9fff()()]{2,40}关于[\u4e00-\u9fff\d()()—\-]{2,60}的(?:报告|情况报告|工作报告)$")
+
+
+def _formal_title_below(lines: list[str], idx: int) -> str:
+    """A report's formal title line (宜宾市翠屏区人民政府关于2023年度…的报告) standing a few lines
+    below a headline (a WeChat or news repost puts its own headline first), before the body."""
+    if idx < 0:
+        return ""
+    for line in lines[idx + 1: idx + 12]:
+        t = line.strip()
+        if chrome.is_prose(t) and not _FORMAL_RE.match(t):
+            if len(t) > 60:
+                return ""
+        if _FORMAL_RE.match(t):
+            return t
+    return ""
+
+
+_FORWARD_RE = re.compile(r"(?:转发|批转)[《〈]")
+
+
+def _own_plan_line(lines: list[str], forwarded: str) -> str:
+    """A plan title standing alone on a line (富平县法治政府建设实施方案(2021—2025年)), other than
+    the forwarded one."""
+    for line in lines:
+        t = line.strip()
+        if (4 <= len(t) <= 60 and re.search(PLAN_WORDS, t) and not re.search(r"[《》。,;:,;:]|^关于", t)
+                and clean_title(t) != forwarded):
+            return t
+    return ""
 
 
 def draft_after_title(lines: list[str], title: str) -> bool:
