@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-NUMBER_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|万|亿|个|项|件|次|人|名|家|余|户|场|期|批|所|条|天|年|小时|学时|部|套|支)")
+# a figure with its unit (not a year: "2022年" dates, it counts nothing)
+NUMBER_RE = re.compile(r"(?<!\d)(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:%|万|亿|个|项|件|次|人|名|家|余|户|场|期|批|所|条|天|年|小时|学时|部|套|支|起|宗)")
 PCT_RE = re.compile(r"\d+(?:\.\d+)?%")
 
 META_FIELDS = [
@@ -42,15 +43,19 @@ META_LABELS = {"contact": "联系人", "doc_number": "文号", "date": "日期",
 UNIT_EQUIVALENTS = {
     "个": "个|人|名|位|家|项|件|所|条|次|支|批|场|户|期",
     "人": "人|名|位", "名": "人|名|位", "位": "人|名|位",
-    "项": "项|件|个|条", "件": "件|项|个|起", "条": "条|项|个",
+    "项": "项|件|个|条", "件": "件|项|个|起|宗", "条": "条|项|个", "起": "起|件|宗", "宗": "宗|件|起",
     "次": "次|场|期|轮", "场": "场|次|期", "期": "期|次|场",
     "家": "家|个|所|户", "所": "所|个|家", "户": "户|家|个",
 }
 
 
+# "15个工作日", "3个月": a span of time, not a count of things
+_NOT_A_COUNT = r"(?!工作日|自然日|月|小时|星期|季度|百分点|学时)"
+
+
 def unit_pattern(unit: str) -> str:
     """A regex of a number in `unit` or a unit it may be given in."""
-    return rf"{NUMERAL}\s*(?:余|多)?(?:{UNIT_EQUIVALENTS.get(unit, re.escape(unit))})"
+    return rf"{NUMERAL}\s*(?:余|多)?(?:{UNIT_EQUIVALENTS.get(unit, re.escape(unit))}){_NOT_A_COUNT}"
 
 
 def field_words(q: str, field_name: str) -> str:
@@ -87,7 +92,7 @@ def metadata_field(q: str) -> str:
     return fields[0] if fields else ""
 
 
-ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万)")
+ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万|起|宗)")
 ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
 MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
 # where the money for something comes from, or how much is set aside for it

@@ -18,6 +18,7 @@ ends the checks. The rules, in order:
 - `body_absent`: a who-question (哪个部门牵头) whose evidence names no responsible body;
 - `low_coverage`: too little of the question's content (IDF-weighted) in the best evidence;
 - `rate_absent`: a named rate (审核率) the evidence never names;
+- `rank_absent`: a ranking (排名第几, 名次) the evidence never gives;
 - `low_similarity`: the best dense similarity is below the threshold, unless every content word
   stands in one retrieved section (exact evidence beats the small model's score).
 
@@ -406,8 +407,21 @@ def low_coverage(ev: Evidence, g: GateSettings) -> str:
 
 def rate_absent(ev: Evidence, g: GateSettings) -> str:
     rate = ASKED_RATE_RE.search(ev.analysis.normalized)
-    if rate and not any(rate.group(1) in h.chunk.text for h in ev.hits[:TOP]):
+    # the rate as named, or with a few words inside it (列席率 = 列席会议率)
+    named = re.compile(re.escape(rate.group(1)[:-1]) + r"[\u4e00-\u9fff]{0,4}率") if rate else None
+    if rate and not any(named.search(h.chunk.text) for h in ev.hits[:TOP]):
         return f"现有文件中没有“{rate.group(1)}”这个指标"
+    return ""
+
+
+ASKED_RANK_RE = re.compile(r"排名|名次|第几名|排第几|排在第|名列")
+RANK_RE = re.compile(r"排名|名次|第[一二三四五六七八九十\d]+名|位列|名列|排在第|排第[一二三四五六七八九十\d]|居[全首]")
+
+
+def rank_absent(ev: Evidence, g: GateSettings) -> str:
+    """A ranking asked (考核排名第一的是哪个部门): some evidence must state a rank."""
+    if ASKED_RANK_RE.search(ev.analysis.normalized) and not any(RANK_RE.search(h.chunk.text) for h in ev.hits[:TOP]):
+        return "现有文件中没有这项排名"
     return ""
 
 
@@ -428,7 +442,7 @@ Rule = Callable[[Evidence, GateSettings], str]
 RULES: tuple[Rule, ...] = (no_hits, unknown_place, filter_contradicts, only_inside, mentioned_place_absent,
                            document_absent, final_absent, year_outside, unknown_body, metadata_absent,
                            unit_absent, share_absent, money_absent, procedure_absent, materials_absent,
-                           body_absent, low_coverage, rate_absent, low_similarity)
+                           body_absent, low_coverage, rate_absent, rank_absent, low_similarity)
 
 
 class RefusalGate:

@@ -169,6 +169,29 @@ def _running_headers(lines: list[str], page_numbers: list[int]) -> list[int]:
                    and sum(1 for p in page_numbers if any(abs(j - p) <= 2 for j in idx)) >= 2 for j in idx})
 
 
+_OUTLINE_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[((][一二三四五六七八九十\d]+[))]|\d+[.、.])")
+_LABEL_LINE_RE = re.compile(r"^[\u4e00-\u9fff]{2,8}[::]")
+
+
+def _join_across_page_breaks(lines: list[str], page_numbers: list[int]) -> None:
+    """A sentence a page break cut ("…议题156个," | — 1 — | "法律顾问…"): the line before the
+    break, when it ends mid-sentence, takes the line after it (in place)."""
+    for p in page_numbers:
+        a = p - 1
+        while a >= 0 and not lines[a]:
+            a -= 1
+        b = p + 1
+        while b < len(lines) and not lines[b]:
+            b += 1
+        if a < 0 or b >= len(lines):
+            continue
+        if (re.search(r"[。!?;:”」》)]$", lines[a]) or not re.match(rf"[{_CJK}\d“]", lines[b])
+                or _OUTLINE_START_RE.match(lines[b]) or _LABEL_LINE_RE.match(lines[a])
+                or not re.search(r"[,。;,;]", lines[a])):
+            continue  # the break fell between sentences, before a heading, or after a label line
+        lines[a], lines[b] = lines[a] + lines[b], ""
+
+
 def clean_document(raw: str) -> Cleaned:
     raw = _tabs_to_cells(raw.replace("\r\n", "\n").replace("\r", "\n"))
     normalized = normalize(raw)
@@ -185,9 +208,11 @@ def clean_document(raw: str) -> Cleaned:
     lines = _join_cell_lines(lines)
     kept_lines, chrome_dropped = chrome.apply([ln.strip("|").strip() for ln in lines])
     dropped += [(name, lines[i]) for i, name in chrome_dropped]
-    for i in _running_headers(kept_lines, [i for i, name in chrome_dropped if name == "page_number"]):
+    page_numbers = [i for i, name in chrome_dropped if name == "page_number"]
+    for i in _running_headers(kept_lines, page_numbers):
         dropped.append(("running_header", kept_lines[i]))
         kept_lines[i] = ""
+    _join_across_page_breaks(kept_lines, page_numbers)
     kept = [ln.strip().strip("|").strip() for ln in kept_lines]
     kept = [ln for ln in kept if ln]
     # A body that appears twice (scraped pages repeat the article): keep its last copy, which

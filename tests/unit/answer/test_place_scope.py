@@ -178,3 +178,21 @@ def test_the_final_version_of_a_draft_is_not_in_the_collection(places_pipeline):
     assert a.refused and a.refusal_rule == "final_absent" and "征求意见稿" in a.text
     b = places_pipeline.ask("黔南州规划征求意见稿的意见反馈截止到什么时候?")
     assert not b.refused and cited_docs(b) == {"a12"}
+
+
+def test_a_span_of_time_is_not_a_count_and_a_ranking_needs_one(places_pipeline):
+    from rag.answer.asked import unit_pattern
+
+    count = re.compile(unit_pattern("件"))
+    assert count.search("办理公证案件215件") and count.search("共3个")
+    assert not count.search("全部结果在15个工作日内公示") and not count.search("用时3个月")
+    # h11 (嘉善县司法局) names no notarial case count; h20 (蜀山区) no ranking
+    a = places_pipeline.ask("嘉善县司法局2023年办理了多少件公证案件?")
+    assert a.refused, a.text
+    b = places_pipeline.ask("蜀山区2021年依法行政考核中排名第一的部门是哪个?")
+    assert b.refused and b.refusal_rule == "rank_absent"
+
+
+def test_a_count_in_起_is_not_the_reports_year(places_pipeline):
+    a = places_pipeline.ask("攸县公安局2022年法制审核了多少起案件?")  # h19
+    assert not a.refused and a.text.startswith("数字:3160起") and cited_docs(a) == {"h19"}

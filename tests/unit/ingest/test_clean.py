@@ -102,3 +102,23 @@ def test_repeated_glosses_go_in_one_pass():
         once = normalize(raw)
         assert once == normalize(once)
     assert normalize("牵头(qū)(qū)(qū)") == "牵头"
+
+
+def test_a_pdf_dumps_running_headers_go_and_a_sentence_cut_by_a_page_break_is_joined():
+    raw = "\n".join([
+        "甲县人民政府关于2022年度法治政府建设情况的报告",
+        "(一)推进依法决策。全年召开县政府常务会议28次,研究审议议题156个,",
+        "甲县2022年度法治政府建设情况报告",
+        "— 1 —",
+        "甲县2022年度法治政府建设情况报告",
+        "法律顾问列席会议率达到100%。重大决策全部经过合法性审查。",
+        "责任单位:县司法局(牵头),县直各部门",
+        "甲县2022年度法治政府建设情况报告",
+        "— 2 —",
+        "甲县2022年度法治政府建设情况报告",
+        "(二)优化政务服务。网上可办率达到95%。",
+    ])
+    text = clean_document(raw).text
+    assert "研究审议议题156个,法律顾问列席会议率达到100%。" in text  # joined across the break
+    assert "— 1 —" not in text and text.count("甲县2022年度法治政府建设情况报告") == 0
+    assert "县直各部门\n(二)优化政务服务" in text  # a label line and the next heading stay apart
