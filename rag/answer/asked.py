@@ -45,11 +45,12 @@ UNIT_EQUIVALENTS = {
     "人": "人|名|位", "名": "人|名|位", "位": "人|名|位",
     "项": "项|件|个|条", "件": "件|项|个|起|宗", "条": "条|项|个", "起": "起|件|宗", "宗": "宗|件|起",
     "次": "次|场|期|轮", "场": "场|次|期", "期": "期|次|场",
+    "个月": "个月", "个工作日": "个工作日",  # spans of time asked as such ("几个月内")
     "家": "家|个|所|户", "所": "所|个|家", "户": "户|家|个",
 }
 
 
-# "15个工作日", "3个月": a span of time, not a count of things
+# "15个工作日", "3个月": a span of time, not a count of things (unless a span is what is asked)
 _NOT_A_COUNT = r"(?!工作日|自然日|月|小时|星期|季度|百分点|学时)"
 
 
@@ -92,7 +93,7 @@ def metadata_field(q: str) -> str:
     return fields[0] if fields else ""
 
 
-ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万|起|宗)")
+ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个工作日|个月|个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万|起|宗)")
 ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
 MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
 # where the money for something comes from, or how much is set aside for it

@@ -196,3 +196,15 @@ def test_a_span_of_time_is_not_a_count_and_a_ranking_needs_one(places_pipeline):
 def test_a_count_in_起_is_not_the_reports_year(places_pipeline):
     a = places_pipeline.ask("攸县公安局2022年法制审核了多少起案件?")  # h19
     assert not a.refused and a.text.startswith("数字:3160起") and cited_docs(a) == {"h19"}
+
+
+@pytest.mark.parametrize("question, text, found", [
+    ("几个月内完成", "3个月内完成", True),  # a span asked as a span
+    ("几个工作日办结", "5个工作日内办结", True),
+    ("多少件", "在15个工作日内公示", False),  # a span is no count
+    ("几个", "共3个", True),
+])
+def test_the_asked_unit_and_a_span_of_time(question, text, found):
+    from rag.answer.asked import ASKED_UNIT_RE, unit_pattern
+
+    assert bool(re.search(unit_pattern(ASKED_UNIT_RE.search(question).group(1)), text)) == found
