@@ -18,6 +18,7 @@ from rag.answer.context import AnswerContext
 from rag.index.catalog import EXACT
 from rag.messages import TRUNCATED
 from rag.records import UNKNOWN, Chunk, Hit
+from rag.retrieve.query import years_in
 from rag.text import places as rg
 from rag.text.everyday import documentary
 
@@ -140,8 +141,13 @@ class Evidence:
     def inherited_years(self) -> list[int]:
         """Years the follow-up rewriting carried over from the previous turn ("东城街道呢?" after
         "…丹江镇2023年…"): the user asked about the other place, not necessarily that year."""
-        own = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", self.question)}
+        own = set(years_in(self.question))
         return [y for y in self.analysis.years if y not in own] if self.standalone != self.question else []
+
+    def report_of_year(self, year: int, doc_id: str) -> bool:
+        """An annual report is of its own year only (its period or title names it)."""
+        m = self.docs[doc_id].meta
+        return str(year) in m.period or str(year) in m.title
 
     def year_covered(self, year: int, doc_id: str) -> bool:
         """A document covers a year: within its period, or the year stands in its text."""

@@ -84,9 +84,8 @@ def _other_year_line(ev: Evidence, comp: Composition) -> str:
         return ""
 
     def of_year(year: int, doc_id: str) -> bool:
-        m = ev.docs[doc_id].meta
-        if m.doc_type == "annual_report":
-            return str(year) in m.period or str(year) in m.title
+        if ev.docs[doc_id].meta.doc_type == "annual_report":
+            return ev.report_of_year(year, doc_id)
         return ev.year_covered(year, doc_id)
 
     missing = [y for y in ev.inherited_years if not any(of_year(y, d) for d in docs)]

@@ -257,7 +257,7 @@ def year_outside(ev: Evidence, g: GateSettings) -> str:
             continue
         ok = [d for d in focus_docs if d in ev.docs and ev.year_covered(year, d)]
         if figure and ok and all(ev.docs[d].meta.doc_type == "annual_report" for d in ok):
-            ok = [d for d in ok if str(year) in ev.docs[d].meta.period or str(year) in ev.docs[d].meta.title]
+            ok = [d for d in ok if ev.report_of_year(year, d)]
         if not ok:
             return f"现有{_docs_label(focus_docs, ev.docs)}不涉及{year}年"
     return ""

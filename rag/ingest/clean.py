@@ -157,16 +157,15 @@ def _running_headers(lines: list[str], page_numbers: list[int]) -> list[int]:
     """Lines a PDF-to-text dump repeats at every page break (a running header or footer such as
     勐腊县2022年度法治政府建设情况报告 around `— 2 —`): the nearest non-empty line on either side of
     a page number, when the same line stands next to at least two page numbers."""
-    near: dict[str, list[int]] = {}
+    near: dict[str, list[tuple[int, int]]] = {}  # line → (its index, the page number's index)
     for p in page_numbers:
         for step in (-1, 1):
             j = p + step
             while 0 <= j < len(lines) and not lines[j]:
                 j += step
             if 0 <= j < len(lines) and len(lines[j]) <= 60:
-                near.setdefault(lines[j], []).append(j)
-    return sorted({j for line, idx in near.items() if len({abs(j) for j in idx}) >= 2
-                   and sum(1 for p in page_numbers if any(abs(j - p) <= 2 for j in idx)) >= 2 for j in idx})
+                near.setdefault(lines[j], []).append((j, p))
+    return sorted({j for pairs in near.values() if len({p for _, p in pairs}) >= 2 for j, _ in pairs})
 
 
 _OUTLINE_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[((][一二三四五六七八九十\d]+[))]|\d+[.、.])")

@@ -41,7 +41,7 @@ class FigureMatch(BaseNodePostprocessor):
 
     def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
         a = getattr(query_bundle, "analysis", None)
-        wanted = [f for f in figures(a.normalized)] if a is not None else []
+        wanted = figures(a.normalized) if a is not None else []
         if self.is_rare is not None:
             wanted = [f for f in wanted if self.is_rare(f)]
         if not wanted:

@@ -29,8 +29,8 @@ from rag.errors import ConfigError
 from rag.index.reader import Index
 from rag.models.embed import embed_query
 from rag.records import Chunk, Hit
-from rag.retrieve.fusion import FUSIONS, rrf, weighted
 from rag.retrieve.figures import FigureMatch
+from rag.retrieve.fusion import FUSIONS, rrf, weighted
 from rag.retrieve.places import PlaceInterleave, RegionTiers
 from rag.retrieve.query import Analysis, analyse, resolve_filters
 from rag.retrieve.rerank import CrossEncoderRerank

@@ -167,8 +167,13 @@ def analyse(question: str, docs: list[DocRecord], max_chars: int = 2000,
             del a.place_docs[outer]
             if outer in a.inside_only:
                 a.inside_only.remove(outer)
-    a.years = [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", q)]
+    a.years = years_in(q)
     return a
+
+
+def years_in(text: str) -> list[int]:
+    """The years a text names (2023, 2021), in order."""
+    return [int(y) for y in re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", text)]
 
 
 def _may_qualify(outer: str, inner: str) -> bool:

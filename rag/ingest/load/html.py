@@ -199,13 +199,12 @@ def _expand_rowspans(root) -> None:
         for tr in table.find_all("tr"):
             if tr.find_parent("table") is not table:
                 continue  # a nested table's rows are its own
-            cells = [c for c in tr.find_all(["td", "th"], recursive=False)]
+            cells = tr.find_all(["td", "th"], recursive=False)
             col, out = 0, []
             queue = list(cells)
             while queue or any(c >= col for c in carry):
                 if col in carry:
-                    left, cell = carry[col]
-                    dup = copy.copy(cell)
+                    dup = copy.copy(carry[col][1])
                     dup.attrs.pop("rowspan", None)
                     out.append(("new", dup))
                     carry[col][0] -= 1

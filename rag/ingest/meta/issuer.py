@@ -8,8 +8,9 @@ an explainer's author line (`单位 2022年05月20日`) or 来源; the issuer li
 
 date: the signature's date (or a date standing alone where a signature goes), the header's
 成文日期/发文日期; for news, articles and explainers the article's own date.
-publish_date: the header's 发布日期, else the page's 发布时间/日期/更新时间 line, the page's
-<meta PubDate>, or an e-paper's edition date. A `今天是…` clock is never a date.
+publish_date: the header's 发布日期, else the page's 发布时间/日期/更新时间 line or a site or WeChat
+byline, the page's <meta PubDate>, an e-paper's edition date, or a 发布时间 line outside the
+article. A `今天是…` clock is never a date.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def source_unit(head_lines: list[str]) -> str:
     return UNKNOWN
 
 
-_WECHAT_BYLINE_RE = re.compile(r"^原创\s+\S+(?:\s+\S+)?\s+\d{4}-\d{1,2}-\d{1,2}")
+_PUBLISH_VALUE_RE = re.compile(r"(?:发布|发表|更新|公开)(?:时间|日期)\s*[::]\s*(\S.*)")
 
 
 def publish_date(head_lines: list[str], header: dict, hints: dict) -> str:
@@ -164,12 +165,12 @@ def publish_date(head_lines: list[str], header: dict, hints: dict) -> str:
         if _NO_DATE_RE.search(line):
             continue
         if chrome.PROVENANCE_RE.search(line) or _PUBLISH_LABEL_RE.search(line):
-            m = re.search(r"(?:发布|发表|更新|公开)(?:时间|日期)\s*[::]\s*(\S.*)", line) or DATE_ANY_RE.search(line)
+            m = _PUBLISH_VALUE_RE.search(line) or DATE_ANY_RE.search(line)
             d = to_iso(m.group(1) if m.re is not DATE_ANY_RE else m.group(0)) if m else UNKNOWN
             if d != UNKNOWN:
                 return d
         rule = chrome.match(line)
-        if rule is not None and rule.name == "url_byline":
+        if rule is not None and rule.name in ("url_byline", "wechat_byline"):
             d = to_iso(line)
             if d != UNKNOWN:
                 return d
@@ -183,16 +184,13 @@ def publish_date(head_lines: list[str], header: dict, hints: dict) -> str:
             m = _EDITION_RE.match(line.strip())
             if m and not _NO_DATE_RE.search(line):
                 return to_iso(m.group(1))
-    # a 发布时间 line the page keeps outside the article element, or a WeChat byline
+    # a 发布时间 line the page keeps outside the article element
     for line in (hints.get("page_text") or "").split("\n")[:80]:
-        m = re.search(r"(?:发布|发表|更新|公开)(?:时间|日期)\s*[::]\s*(\S.*)", line)
+        m = _PUBLISH_VALUE_RE.search(line)
         if m and not _NO_DATE_RE.search(line):
             d = to_iso(m.group(1))
             if d != UNKNOWN:
                 return d
-    for line in head_lines:
-        if _WECHAT_BYLINE_RE.match(line.strip()):
-            return to_iso(line)
     return UNKNOWN
 
 

@@ -231,11 +231,10 @@ def _formal_title_below(lines: list[str], idx: int) -> str:
         return ""
     for line in lines[idx + 1: idx + 12]:
         t = line.strip()
-        if chrome.is_prose(t) and not _FORMAL_RE.match(t):
-            if len(t) > 60:
-                return ""
         if _FORMAL_RE.match(t):
             return t
+        if len(t) > 60 and chrome.is_prose(t):  # the body has begun
+            return ""
     return ""
 
 
