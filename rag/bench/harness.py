@@ -32,7 +32,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.bench.jobs import NAIVE_MAX, add_remove, cold_start, leave_segmented, spec_naive_queries
+from rag.bench.jobs import (
+    NAIVE_MAX,
+    add_remove,
+    cold_start,
+    leave_segmented,
+    spec_naive_queries,
+)
 from rag.bench.measure import (
     MILLION,
     _cli,

@@ -15,7 +15,13 @@ from support.fakes import CORPUS, make_config
 
 from rag.errors import IndexCorrupt, IndexMismatch, IndexUnavailable
 from rag.index.builder import IndexBuilder
-from rag.index.milvus import MilvusBackend, connect, encode_token, forget_client, token_text
+from rag.index.milvus import (
+    MilvusBackend,
+    connect,
+    encode_token,
+    forget_client,
+    token_text,
+)
 from rag.index.reader import Index
 from rag.pipeline import Pipeline
 
