@@ -45,6 +45,7 @@ _STALE = [
     (re.compile(r"(\d+) new file"), "语料文件夹中有 {} 个新文件尚未编入索引"),
     (re.compile(r"(\d+) indexed document"), "索引中有 {} 份文件已不在语料文件夹中"),
     (re.compile(r"corpus folder .* is missing"), "语料文件夹不存在"),
+    (re.compile(r"older version of the ingest"), "索引中的文件是旧版本的清洗和切分程序处理的"),
 ]
 
 

@@ -50,6 +50,7 @@ from rag.ingest.chunk import OutlineChunker
 from rag.ingest.corpus import check_member, file_hash, iter_corpus
 from rag.ingest.document import embed_text, header, lexical_text, load_document, process
 from rag.ingest.load import Limits
+from rag.ingest.version import ingest_fingerprint
 from rag.models.embed import embed_passages, embedding_id, make_embedding
 from rag.text.tokenize import Tokenizer, write_dictionary
 
@@ -86,6 +87,7 @@ class BuildReport:
     backend: dict = field(default_factory=lambda: {"name": "local"})  # the manifest's "backend" part
     segments: dict | None = None  # a segmented version's sizes (the manifest's "segments")
     write_mode: str = ""  # fresh | copy | delta | compact (how the version was written)
+    ingest: str = ""  # the fingerprint of the ingest its documents were processed with
 
     def count(self, status: str) -> int:
         return sum(d.status == status for d in self.documents)
@@ -204,7 +206,8 @@ class IndexBuilder:
                 raise
             manifest = make_manifest(self.cfg, version, report.live(), report.chunks, report.faiss,
                                      report.faiss_params, docs_dir, prev["version"] if prev else None,
-                                     time.perf_counter() - t0, backend=report.backend, segments=report.segments)
+                                     time.perf_counter() - t0, backend=report.backend, segments=report.segments,
+                                     ingest=report.ingest)
             try:
                 writer.publish(manifest)  # the backend's own switch (Milvus: the alias), then the manifest's
                 layout.publish(manifest)  # the swap
@@ -270,8 +273,13 @@ class IndexBuilder:
             if base is None or isinstance(e, (OSError, IndexUnavailable, ConfigError)):
                 raise
             raise _DamagedBase(f"{base['version']} is damaged ({str(e).splitlines()[0][:200]})") from None
+        # documents processed by another ingest (the code was upgraded): a build processes them all
+        # again; an add or remove leaves the others as they are, and the old fingerprint with them
+        base_ingest = base.get("chunker", {}).get("ingest", "") if base is not None else ingest_fingerprint()
+        reprocess = sync and base_ingest != ingest_fingerprint()
+        report.ingest = ingest_fingerprint() if sync else base_ingest
         try:
-            self._fill(writer, store, report, docs_dir, files, remove, known, sync, layout)
+            self._fill(writer, store, report, docs_dir, files, remove, known, sync, layout, reprocess)
             report.backend = writer.finish()
         except BaseException:
             writer.abort()
@@ -318,9 +326,9 @@ class IndexBuilder:
                 or seg.get("tombstones", 0) > ic.tombstone_max_share * base_chunks)
 
     def _fill(self, writer, store: ChunkStore, report: BuildReport, docs_dir: Path, files: list[Path],
-              remove: list[str] | None, known: dict, sync: bool, layout: IndexLayout) -> None:
+              remove: list[str] | None, known: dict, sync: bool, layout: IndexLayout, reprocess: bool = False) -> None:
         """Remove and (re)process documents: rows into the store, vectors and tokens into the
-        backend writer."""
+        backend writer; with `reprocess`, unchanged files too."""
         new_tokens: list[list[str]] = []  # lexical tokens of new_chunks, same order
         new_docs: list[str] = []  # doc_id of each new chunk
 
@@ -353,7 +361,7 @@ class IndexBuilder:
             except OSError as e:
                 report.documents.append(DocResult(doc_id, str(path), "failed", f"{path.name}: cannot read ({e.strerror})"))
                 continue
-            if old is not None and old.sha256 == sha and doc_id not in to_remove:
+            if old is not None and old.sha256 == sha and doc_id not in to_remove and not reprocess:
                 report.documents.append(DocResult(doc_id, old.path, "unchanged", sections=old.n_sections,
                                                   chunks=old.n_chunks, duties=old.n_duties, sha256=sha))
                 continue

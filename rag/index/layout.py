@@ -175,7 +175,7 @@ def check_manifest(manifest: dict, cfg: Config) -> None:
 
 def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss_kind: str, faiss_params: dict,
                   docs_dir: Path, previous: str | None, seconds: float, backend: dict | None = None,
-                  segments: dict | None = None) -> dict:
+                  segments: dict | None = None, ingest: str = "") -> dict:
     """The manifest of a version: what it was built with, its documents and counts.
     `documents` are the live documents' results (doc_id, path, sha256, sections, chunks, duties)."""
     corpus_hash = hashlib.sha256()
@@ -191,7 +191,9 @@ def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss
         "build_seconds": round(seconds, 3),
         "embedding": {"id": embedding_id(cfg.embedding), "backend": cfg.embedding.backend,
                       "model": cfg.embedding.model},
-        "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars},
+        # with the fingerprint of the ingest that processed the documents (rag.ingest.version)
+        "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars,
+                    "ingest": ingest},
         "lexical": {"tokenizer": TOKENIZER_VERSION, "format": INDEX_FORMAT},
         # the type "auto" chose for this size (exact below ann_threshold), and its parameters
         "faiss": {"kind": faiss_kind, "setting": cfg.index.faiss, "ann_threshold": cfg.index.ann_threshold,

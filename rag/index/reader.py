@@ -150,6 +150,7 @@ class Index:
         """Why the index no longer matches the corpus folder (cheap: names and sizes/mtimes are
         not hashed; new or missing files are reported)."""
         from rag.ingest.corpus import doc_id_for, iter_corpus
+        from rag.ingest.version import ingest_fingerprint
 
         docs_dir = Path(docs_dir)
         if not docs_dir.is_dir():
@@ -161,4 +162,6 @@ class Index:
             reasons.append(f"{len(on_disk - indexed)} new file(s) not indexed")
         if indexed - on_disk:
             reasons.append(f"{len(indexed - on_disk)} indexed document(s) no longer in {docs_dir}")
+        if self.manifest.get("chunker", {}).get("ingest") != ingest_fingerprint():
+            reasons.append("documents processed by an older version of the ingest (cleaning, metadata, chunking)")
         return reasons

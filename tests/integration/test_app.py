@@ -10,6 +10,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from pathlib import Path
+
 import pytest
 from support.app import launch
 from support.fakes import ROOT, Slowed, make_config
@@ -263,6 +265,16 @@ def test_status_line_names_models_and_index(app_pipeline, app_cfg):
     stale = status_html(app_pipeline, app_cfg, stale=["2 new file(s) not indexed"])
     assert "索引不是最新的" in stale and "2 个新文件" in stale and "make index" in stale
     assert stale_notice([]) == ""
+    assert app_pipeline.index.stale_reasons(Path(app_cfg.corpus.docs)) == []  # built by this very code
+
+
+def test_an_index_processed_by_an_older_ingest_is_reported(app_pipeline, app_cfg, monkeypatch):
+    from rag.ingest import version
+
+    monkeypatch.setattr(version, "ingest_fingerprint", lambda: "outline-v4+newer")
+    reasons = app_pipeline.index.stale_reasons(Path(app_cfg.corpus.docs))
+    assert any("older version of the ingest" in r for r in reasons)
+    assert "旧版本的清洗和切分程序" in stale_notice(reasons) and "make index" in stale_notice(reasons)
 
 
 # ------------------------------------------------------------------ launching safely

@@ -76,6 +76,30 @@ def test_rebuild_without_changes_processes_nothing(small_corpus, tmp_path):
     assert second.count("unchanged") == 2 and second.embedded == 0
 
 
+def test_upgraded_ingest_processes_unchanged_files_again(small_corpus, tmp_path, corpus_dir, monkeypatch):
+    """Files whose bytes did not change were processed by the old cleaning and chunking code: a
+    build after an upgrade processes them again (their chunk texts did not change here, so their
+    vectors come from the cache); an add keeps the old fingerprint, since the other documents
+    are still the old code's."""
+    from rag.index import builder
+
+    index_dir = tmp_path / "idx"
+    cfg, first = build(small_corpus, index_dir)
+    old = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["chunker"]["ingest"]
+    assert old == builder.ingest_fingerprint()
+    monkeypatch.setattr(builder, "ingest_fingerprint", lambda: "outline-v4+upgraded")
+    new = sorted(p.name for p in corpus_dir.iterdir())[0]
+    shutil.copy(corpus_dir / new, tmp_path / new)
+    added = IndexBuilder(cfg).add([tmp_path / new], tmp_path, index_dir)
+    assert added.count("added") == 1
+    assert json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["chunker"]["ingest"] == old
+    report = IndexBuilder(cfg).build(small_corpus, index_dir)
+    assert report.count("updated") == 2 and report.count("unchanged") == 0
+    assert report.embedded == 0 and report.cached > 0
+    assert json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["chunker"]["ingest"] == "outline-v4+upgraded"
+    assert IndexBuilder(cfg).build(small_corpus, index_dir).count("unchanged") == 2
+
+
 def test_changed_added_and_removed_files_are_picked_up(small_corpus, tmp_path, corpus_dir):
     index_dir = tmp_path / "idx"
     cfg, _ = build(small_corpus, index_dir)
