@@ -59,6 +59,30 @@ def unit_pattern(unit: str) -> str:
     return rf"{NUMERAL}\s*(?:余|多)?(?:{UNIT_EQUIVALENTS.get(unit, re.escape(unit))}){_NOT_A_COUNT}"
 
 
+_CLAUSE_END_RE = re.compile(r"[,,;;。::、]")
+
+
+def count_clauses(text: str, pattern: re.Pattern) -> list[tuple[re.Match, str]]:
+    """Each number `pattern` finds in `text`, with the clause that says what it counts: its own
+    clause ("全年办理行政处罚案件37宗"), or with the clause before when only a bare verb leads
+    it ("…收到行政复议申请218件,受理196件" → 196件 counts 行政复议申请 too; "无一宗…" does not)."""
+    bounds = [0] + [b.end() for b in _CLAUSE_END_RE.finditer(text)] + [len(text) + 1]
+    out = []
+    for m in pattern.finditer(text):
+        i = max(k for k, b in enumerate(bounds) if b <= m.start())
+        lead = text[bounds[i]:m.start()]
+        start = bounds[i - 1] if i and len(lead) <= 3 and not re.match(r"无|未|没", lead) else bounds[i]
+        out.append((m, text[start:bounds[i + 1]]))
+    return out
+
+
+def counted_thing(after_unit: str) -> str:
+    """What a count question counts: the noun right after 多少件/几个 ("多少件行政复议案件?" →
+    行政复议案件); empty when the question names it elsewhere."""
+    m = re.match(r"[\u4e00-\u9fff]{2,12}?(?=[是的呢吗啊了,,。??!!]|$|有|分别|各)", after_unit)
+    return m.group(0) if m else ""
+
+
 def field_words(q: str, field_name: str) -> str:
     """`q` without the words that name the metadata fields it asks for (发文字号, 联系人…):
     they say what is asked, not what the document is about."""

@@ -22,6 +22,7 @@ from rag.answer.asked import (
     NUMBER_RE,
     PCT_RE,
     WHICH_SOURCE_RE,
+    count_clauses,
     metadata_fields,
     unit_pattern,
 )
@@ -243,9 +244,11 @@ class ExtractiveAnswerer:
             dl = find_deadlines(best.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?", best.text)
             lead = f"时间:{dl[0]}。" if dl else ""
         elif qtype == "target":
-            unit = ASKED_UNIT_RE.search(a.normalized)  # 多少名: the number counted in 名, not the first one
-            m = ((re.search(unit_pattern(unit.group(1)), best.text) if unit else None)
-                 or PCT_RE.search(best.text) or NUMBER_RE.search(best.text))
+            unit = ASKED_UNIT_RE.search(a.normalized)  # 多少名: the number counted in 名, not the first one,
+            counts = count_clauses(best.text, re.compile(unit_pattern(unit.group(1)))) if unit else []
+            # and of those the one whose clause says most of what is asked (受理196件, not 收到218件)
+            m = max(counts, key=lambda mc: coverage(words, weights, mc[1]) if words else 0.0)[0] if counts else None
+            m = m or PCT_RE.search(best.text) or NUMBER_RE.search(best.text)
             lead = f"数字:{m.group(0)}。" if m else ""
         if WHICH_SOURCE_RE.search(a.normalized):
             meta = docs[best.chunk.doc_id].meta if best.chunk.doc_id in docs else None

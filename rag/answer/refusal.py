@@ -7,6 +7,8 @@ ends the checks. The rules, in order:
 
 - `no_hits`: nothing was retrieved;
 - `unknown_place`: the question names a place no document covers;
+- `quoted_absent`: a term the question quotes (“两法衔接”) that no document of the place it names
+  (or of a place above it) contains;
 - `final_absent`: the final version (正式印发…) of a document the collection holds only as a draft;
 - `year_outside`: a year outside the documents' periods and text;
 - `unknown_body`: a named office (区教育局) no document mentions;
@@ -42,12 +44,14 @@ from rag.answer.asked import (
     META_PATTERNS,
     MONEY_RE,
     PCT_RE,
+    count_clauses,
+    counted_thing,
     how_to_action,
     named_bodies,
     unit_pattern,
 )
 from rag.answer.evidence import Evidence, coverage, has_all, sentences
-from rag.index.catalog import EXACT
+from rag.index.catalog import EXACT, doc_chain
 from rag.messages import REFUSAL, REFUSAL_MORE
 from rag.records import UNKNOWN, Document
 from rag.text import places as rg
@@ -230,6 +234,32 @@ def document_absent(ev: Evidence, g: GateSettings) -> str:
 _FINAL_ASKED_RE = re.compile(r"正式(?:印发|发布|出台|施行|实施|版)|最终(?:版|稿|印发|发布|出台|定稿)|定稿|正式文件")
 
 
+QUOTED_RE = re.compile(r"[“「『\"]([^”」』\"]{2,24})[”」』\"]")
+SCOPE_LIMIT = 50  # a place with more documents than this is not read whole for a quoted term
+
+
+def quoted_absent(ev: Evidence, g: GateSettings) -> str:
+    """A term the question quotes (陕西的“两法衔接”平台 → 那宁夏呢?) is the thing asked about: when
+    the question names a place, some document of that place, or of a place above it (whose plan
+    binds it), must contain the term; the same words elsewhere in the corpus are another place's."""
+    a = ev.analysis
+    terms = [t for t in QUOTED_RE.findall(a.normalized) if len(re.findall(r"[\u4e00-\u9fff]", t)) >= 2]
+    if not terms or not a.place_docs:
+        return ""
+    for place, own in a.place_docs.items():
+        region = rg.get(place)
+        above = {r.name for r in rg.chain(region)[1:]} if region else set()
+        scope = set(own) | {d for d, rec in ev.docs.items() if above and doc_chain(rec.meta)[:1] and
+                            doc_chain(rec.meta)[0] in above}
+        if not scope or len(scope) > SCOPE_LIMIT:
+            continue
+        texts = [doc.text for doc in (ev.ctx.document(d) for d in sorted(scope)) if doc is not None]
+        for term in terms:
+            if texts and not any(term in t for t in texts):
+                return f"{place}的文件中没有提到“{term}”"
+    return ""
+
+
 def final_absent(ev: Evidence, g: GateSettings) -> str:
     """The final version of a document (哪天正式印发的, 最终版) when the collection holds it only as
     a draft (征求意见稿): the draft does not say when or how it was finally issued."""
@@ -296,16 +326,31 @@ def metadata_absent(ev: Evidence, g: GateSettings) -> str:
     return ""
 
 
+COUNTED_COVERAGE = 0.5  # share of what the question counts (多少件“行政复议案件”) the number's clause must name
+
+
 def unit_absent(ev: Evidence, g: GateSettings) -> str:
     """A count asked in a unit (多少件, 几个…): some sentence must give a number in that unit
-    (or one it may be given in) and say what is counted (most of the question's content)."""
+    (or one it may be given in) and say what is counted: most of the question's content in the
+    sentence, and what the question counts named before the number, in its clause ("办理行政
+    处罚案件37宗" does not count 行政复议案件)."""
     unit = ASKED_UNIT_RE.search(ev.analysis.normalized)
     if not unit:
         return ""
     pattern = re.compile(unit_pattern(unit.group(1)))
     words = [w for w in ev.words if ev.ctx.mentions(w)]  # colloquial words (案子) no text has do not count
-    if not any(pattern.search(s.text) and (not words or coverage(words, ev.weights, s.text) >= COUNT_COVERAGE)
-               for h in ev.hits[:TOP] for s in sentences(h)):
+    thing = counted_thing(ev.analysis.normalized[unit.end():])
+    counted = [w for w in words if thing and w in thing]
+
+    def counts(text: str) -> bool:
+        if words and coverage(words, ev.weights, text) < COUNT_COVERAGE:
+            return False
+        return any(not counted or coverage(counted, ev.weights, clause) >= COUNTED_COVERAGE
+                   for _, clause in count_clauses(text, pattern))
+
+    if not any(counts(s.text) for h in ev.hits[:TOP] for s in sentences(h)):
+        if counted:
+            return f"现有文件中没有“{thing}”的数量(以“{unit.group(1)}”计)"
         return f"现有文件中没有以“{unit.group(1)}”计的这个数字"
     return ""
 
@@ -440,7 +485,7 @@ def low_similarity(ev: Evidence, g: GateSettings) -> str:
 
 Rule = Callable[[Evidence, GateSettings], str]
 RULES: tuple[Rule, ...] = (no_hits, unknown_place, filter_contradicts, only_inside, mentioned_place_absent,
-                           document_absent, final_absent, year_outside, unknown_body, metadata_absent,
+                           document_absent, quoted_absent, final_absent, year_outside, unknown_body, metadata_absent,
                            unit_absent, share_absent, money_absent, procedure_absent, materials_absent,
                            body_absent, low_coverage, rate_absent, rank_absent, low_similarity)
 

@@ -208,3 +208,28 @@ def test_the_asked_unit_and_a_span_of_time(question, text, found):
     from rag.answer.asked import ASKED_UNIT_RE, unit_pattern
 
     assert bool(re.search(unit_pattern(ASKED_UNIT_RE.search(question).group(1)), text)) == found
+
+
+def test_a_quoted_term_is_looked_for_in_the_named_places_documents(places_pipeline):
+    # 陕西's plan builds the “两法衔接” platform; 宁夏's documents never name it, so 宁夏's other
+    # platform (政务服务平台, 2023年底前) is not its answer — asked directly or as a follow-up
+    a = places_pipeline.ask("陕西要求哪年前建成“两法衔接”平台?")
+    assert not a.refused and "2023年年底前" in a.text and cited_docs(a) == {"003"}
+    b = places_pipeline.ask("宁夏要求哪年前建成“两法衔接”平台?")
+    assert b.refused and b.refusal_rule == "quoted_absent" and "“两法衔接”" in b.text
+    c = places_pipeline.ask("那宁夏呢?", history=[("user", "陕西要求哪年前建成“两法衔接”平台?"), ("assistant", a.text)])
+    assert c.refused and c.refusal_rule == "quoted_absent"
+
+
+def test_a_count_must_count_what_was_asked(places_pipeline):
+    # "全年办理行政处罚案件37宗,无一宗被复议纠错": no number of 行政复议案件
+    a = places_pipeline.ask("永汉镇2021年办理了多少件行政复议案件?")
+    assert a.refused and a.refusal_rule == "unit_absent" and "行政复议案件" in a.text
+    b = places_pipeline.ask("永汉镇2021年办理了多少宗行政处罚案件?")
+    assert not b.refused and b.text.startswith("数字:37宗")
+    # of several counts in one sentence, the one whose clause says what is asked
+    c = places_pipeline.ask("嘉善县2023年受理了多少件行政复议申请?")
+    assert not c.refused and c.text.startswith("数字:196件") and cited_docs(c) == {"h11"}
+    d = places_pipeline.ask("嘉善县2023年收到多少件行政复议申请?")
+    assert not d.refused and d.text.startswith("数字:218件")
+    check_citations_point_into_sources(places_pipeline, c)
