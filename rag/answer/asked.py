@@ -25,7 +25,9 @@ META_FIELDS = [
 ]
 _WEAK_ISSUER_RE = re.compile(r"印发的")  # "哪天印发的" asks when, not who
 # "要在哪天前报送…", "截止到哪一天": a deadline of a task, not the document's date
-_DEADLINE_ASKED_RE = re.compile(r"(?:哪天|哪一天|什么日期|几月几日|几号)(?:之前|以前|前)|截止|截至|最晚")
+# "打算什么时候印发实施": a plan for the future (a text's 计划2022年印发), not a date already written
+_DEADLINE_ASKED_RE = re.compile(r"(?:哪天|哪一天|什么日期|几月几日|几号)(?:之前|以前|前)|截止|截至|最晚"
+                                r"|(?:打算|计划|准备|预计|拟)(?:在|于)?(?:什么时候|何时|哪年|哪一年|哪天)")
 # what a field looks like in the text, when the metadata could not say
 META_PATTERNS = {
     "contact": r"联系人|电话[::]|\d{7,}|@",
@@ -79,7 +81,7 @@ def count_clauses(text: str, pattern: re.Pattern) -> list[tuple[re.Match, str]]:
 def counted_thing(after_unit: str) -> str:
     """What a count question counts: the noun right after 多少件/几个 ("多少件行政复议案件?" →
     行政复议案件); empty when the question names it elsewhere."""
-    m = re.match(r"[\u4e00-\u9fff]{2,12}?(?=[是的呢吗啊了,,。??!!]|$|有|分别|各)", after_unit)
+    m = re.match(r"[\u4e00-\u9fff]{2,12}?(?=[是的呢吗啊了,,。??!!]|$|有|分别|各)", after_unit.lstrip("的"))
     return m.group(0) if m else ""
 
 

@@ -233,6 +233,8 @@ class ExtractiveAnswerer:
             nxt += 1
         if re.search(r"[,:]$", chosen[-1].text) and nxt >= len(same):
             chosen += self._items_below(best.hit, ctx)
+        if _ENUMERATED_RE.match(best.text):  # "一是印发实施《…》": the lead-in above says when and who
+            chosen = self._lead_in_above(best, same, idx, ctx) + chosen
         for s in ranked[1:]:
             if len(chosen) >= 3:
                 break
@@ -241,7 +243,9 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda s: (s.chunk.doc_id, s.start))
         lead = ""
         if qtype == "deadline":
-            dl = find_deadlines(best.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?", best.text)
+            # a year in a cited title ("《…(2021—2025年)》") is its name, not a time
+            dl = find_deadlines(best.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?",
+                                                         re.sub(r"《[^《》]*》", "", best.text))
             lead = f"时间:{dl[0]}。" if dl else ""
         elif qtype == "target":
             unit = ASKED_UNIT_RE.search(a.normalized)  # 多少名: the number counted in 名, not the first one,
@@ -259,6 +263,22 @@ class ExtractiveAnswerer:
             n = comp.cite(s.text, s.start, s.end, s.chunk, s.hit.title)
             body.append(f"{_strip_label(s.text)}[{n}]")
         comp.lines.append(lead + _join(body, self.max_chars))
+
+    @staticmethod
+    def _lead_in_above(best: Sentence, same: list[Sentence], idx: int, ctx: AnswerContext) -> list[Sentence]:
+        """The sentence introducing an enumerated item ("2022年,…重点抓好以下工作:" before "一是…"),
+        in the same chunk or at the end of the chunk before it; none when it is no lead-in (:)."""
+        if idx > 0:
+            above = same[idx - 1]
+        else:
+            before = [c for c in ctx.doc_chunks(best.chunk.doc_id) if c.end <= best.chunk.start]
+            if not before:
+                return []
+            prev = sentences(Hit(before[-1], best.hit.score, best.hit.rank, best.hit.title, best.hit.meta))
+            if not prev:
+                return []
+            above = prev[-1]
+        return [above] if re.search(r"[::]$", above.text) and not _is_heading(above) else []
 
     @staticmethod
     def _items_below(hit: Hit, ctx: AnswerContext, limit: int = 4) -> list[Sentence]:
@@ -538,6 +558,7 @@ def _meta_display(field_name: str, value: str) -> str:
     return value
 
 
+_ENUMERATED_RE = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十])")
 _HEADING_LABEL_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十\d]+[)\uff09]|\d+[.、])")
 
 

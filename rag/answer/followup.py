@@ -110,6 +110,24 @@ def rewrite(question: str, prev: str, words=None) -> str:
     return _swap(_topic(prev), places, years) + core + ("?" if not core.endswith("?") else "")
 
 
+_DEMONSTRATIVE_RE = re.compile(r"(?:这个|这份|这部|该|那个|那份|此)(方案|规划|纲要|要点|意见|办法|报告|文件|清单|制度)")
+_TITLE_RE = re.compile(r"《([^《》]{4,60})》")
+
+
+def _named_referent(question: str, answer: str) -> str:
+    """"这个方案打算什么时候印发实施?" after an answer that names 《四平市法治政府建设实施方案(2021—
+    2025年)》: the demonstrative replaced by the document the answer named (its first title
+    ending in that kind); the question as is when the answer names none."""
+    m = _DEMONSTRATIVE_RE.search(question)
+    if not m:
+        return question
+    kind = m.group(1)
+    # the title without its period "(2021—2025年)": the years are the document's name, not asked
+    names = [re.sub(r"[((][^()()]*[))]$", "", t) for t in _TITLE_RE.findall(strip_citations(answer))]
+    title = next((t for t in names if t.endswith(kind)), "")
+    return question[:m.start()] + f"《{title}》" + question[m.end():] if title else question
+
+
 def condense_without_llm(question: str, history: list[tuple[str, str]],
                          words: Callable[[str], list[str]] | None = None) -> str:
     """The follow-up as a standalone question, by slots and without a model: the same question
@@ -120,6 +138,11 @@ def condense_without_llm(question: str, history: list[tuple[str, str]],
     prev = [c.strip() for role, c in history if role == "user" and c.strip()]
     if not prev:
         return question
+    answers = [c for role, c in history if role == "assistant"]
+    if answers and history[-1][0] == "assistant":
+        named = _named_referent(question, answers[-1])
+        if named != question:
+            return named  # names its document now: a question of its own
     standalone = prev[0]
     for turn in prev[1:]:
         standalone = rewrite(turn, standalone, words)

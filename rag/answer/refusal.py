@@ -55,6 +55,7 @@ from rag.index.catalog import EXACT, doc_chain
 from rag.messages import REFUSAL, REFUSAL_MORE
 from rag.records import UNKNOWN, Document
 from rag.text import places as rg
+from rag.text.tokenize import bigram_tokens
 
 COUNT_COVERAGE = 0.3  # share of the question's content a sentence giving the asked count must hold
 HEAD_CHARS = 400  # where a document's own title stands
@@ -243,8 +244,16 @@ def quoted_absent(ev: Evidence, g: GateSettings) -> str:
     the question names a place, some document of that place, or of a place above it (whose plan
     binds it), must contain the term; the same words elsewhere in the corpus are another place's."""
     a = ev.analysis
-    terms = [t for t in QUOTED_RE.findall(a.normalized) if len(re.findall(r"[\u4e00-\u9fff]", t)) >= 2]
-    if not terms or not a.place_docs:
+    if not a.place_docs:
+        return ""
+    # a term the collection writes somewhere (its every character pair is indexed), not the user's
+    # own label ("五办" for 马上办、网上办…, which no document writes)
+    terms = []
+    for t in QUOTED_RE.findall(a.normalized):
+        pairs = bigram_tokens(t)
+        if pairs and all(ev.ctx.doc_freq(pairs).get(b) for b in pairs):
+            terms.append(t)
+    if not terms:
         return ""
     for place, own in a.place_docs.items():
         region = rg.get(place)

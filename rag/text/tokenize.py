@@ -198,9 +198,13 @@ def tokens_of(words: Iterable[str], text: str, bigrams: bool) -> list[str]:
             continue  # single characters carry little; bigrams cover them
         tokens.append(w)
     if bigrams:
-        for run in CJK_RUN_RE.findall(text):
-            tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
+        tokens.extend(bigram_tokens(text))
     return tokens
+
+
+def bigram_tokens(text: str) -> list[str]:
+    """The character-bigram tokens of `text`'s Chinese runs, as the index holds them."""
+    return ["#" + run[i:i + 2] for run in CJK_RUN_RE.findall(text) for i in range(len(run) - 1)]
 
 
 class Tokenizer:
