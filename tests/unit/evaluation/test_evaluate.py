@@ -608,7 +608,7 @@ def test_the_evaluation_corpus_is_synced_flat(tmp_path):
 
 def test_extended_question_set_follows_its_rules():
     """Gold quotes stand in their documents, ids are unique, the dev/test split follows the rule
-    of eval/README.md (the held-out families h01–h20, q601–q799, is dev), ≥ 25% unanswerable."""
+    of eval/README.md (the held-out families h01–h30, q601–q799, are dev), ≥ 25% unanswerable."""
     from eval.check_questions import validate
 
     errors, _, _ = validate(ROOT / "eval" / "questions_ext.jsonl", [ROOT / "data" / "docs", ROOT / "tests" / "fixtures" / "docs"])
