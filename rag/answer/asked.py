@@ -71,6 +71,8 @@ def count_clauses(text: str, pattern: re.Pattern) -> list[tuple[re.Match, str]]:
     bounds = [0] + [b.end() for b in _CLAUSE_END_RE.finditer(text)] + [len(text) + 1]
     out = []
     for m in pattern.finditer(text):
+        if text[max(0, m.start() - 2):m.start()].endswith(("无", "没有", "未")):
+            continue  # "无一起行政复议被纠错": none, not a count of anything
         i = max(k for k, b in enumerate(bounds) if b <= m.start())
         lead = text[bounds[i]:m.start()]
         start = bounds[i - 1] if i and len(lead) <= 3 and not re.match(r"无|未|没", lead) else bounds[i]
@@ -120,7 +122,8 @@ def metadata_field(q: str) -> str:
 
 
 ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个工作日|个月|个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万|起|宗)")
-ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少")
+ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少"
+                            r"|(?:资金|金额|补偿款|补偿金|补偿|补助金|补助|奖励金|罚款)(?:总额|总计|共计|数额)?(?:是|有|为|达到|共)?多少")
 MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
 # where the money for something comes from, or how much is set aside for it
 ASKED_FUNDING_RE = re.compile(r"经费|费用从|从哪里列支|列支|预算多少|资金来源|财政保障")

@@ -233,7 +233,8 @@ class ExtractiveAnswerer:
             nxt += 1
         if re.search(r"[,:]$", chosen[-1].text) and nxt >= len(same):
             chosen += self._items_below(best.hit, ctx)
-        if _ENUMERATED_RE.match(best.text):  # "一是印发实施《…》": the lead-in above says when and who
+        if qtype == "deadline" and _ENUMERATED_RE.match(best.text) and not re.search(r"\d{4}年", _TITLES_RE.sub("", best.text)):
+            # "一是印发实施《…》" asked when: the lead-in above ("2022年,…重点抓好以下工作:") says it
             chosen = self._lead_in_above(best, same, idx, ctx) + chosen
         for s in ranked[1:]:
             if len(chosen) >= 3:
@@ -245,7 +246,7 @@ class ExtractiveAnswerer:
         if qtype == "deadline":
             # a year in a cited title ("《…(2021—2025年)》") is its name, not a time
             dl = find_deadlines(best.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?",
-                                                         re.sub(r"《[^《》]*》", "", best.text))
+                                                         _TITLES_RE.sub("", best.text))
             lead = f"时间:{dl[0]}。" if dl else ""
         elif qtype == "target":
             unit = ASKED_UNIT_RE.search(a.normalized)  # 多少名: the number counted in 名, not the first one,
@@ -558,6 +559,7 @@ def _meta_display(field_name: str, value: str) -> str:
     return value
 
 
+_TITLES_RE = re.compile(r"《[^《》]*》")
 _ENUMERATED_RE = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十])")
 _HEADING_LABEL_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十\d]+[)\uff09]|\d+[.、])")
 

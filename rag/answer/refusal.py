@@ -55,6 +55,7 @@ from rag.index.catalog import EXACT, doc_chain
 from rag.messages import REFUSAL, REFUSAL_MORE
 from rag.records import UNKNOWN, Document
 from rag.text import places as rg
+from rag.text.bodies import other_names
 from rag.text.tokenize import bigram_tokens
 
 COUNT_COVERAGE = 0.3  # share of the question's content a sentence giving the asked count must hold
@@ -303,8 +304,10 @@ def year_outside(ev: Evidence, g: GateSettings) -> str:
 
 
 def unknown_body(ev: Evidence, g: GateSettings) -> str:
+    """A named office (区教育局) no document mentions, under either of its names."""
     for body in named_bodies(ev.analysis.normalized):
-        if not ev.ctx.mentions(body) and not any(body in h.chunk.text for h in ev.hits):
+        names = [body, *other_names(body)]  # 市场监管局 is 市场监督管理局
+        if not any(ev.ctx.mentions(n) or any(n in h.chunk.text for h in ev.hits) for n in names):
             return f"现有文件没有提到“{body}”"
     return ""
 

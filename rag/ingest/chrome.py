@@ -49,7 +49,7 @@ _NAV = (
     r"法制查询|网站公告|通知公告|公共法律服务|招商引资|走进[\u4e00-\u9fff]{1,4}|魅力[\u4e00-\u9fff]{1,4}|关于我们|联系我们|"
     r"网站地图|使用帮助|热门推荐|最新更新|Tags|RSS|往期回顾|版面导航|标题导航|[\u4e00-\u9fff]{1,4}频道|"
     r"[\u4e00-\u9fff]{0,4}客户端|部门街镇|部门网站|行政区划|开发区|站群导航|[\u4e00-\u9fff]{1,12}(?:门户网站|网站|网)|"
-    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)"
+    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{2,20}人民政府"
 )
 _TOOLS = (
     r"无障碍(?:浏览)?|简体(?:版)?|繁体(?:版)?|简|繁|长者(?:模式|版)|长辈(?:模式|版)|关怀版|手机版|微信(?:公众号)?|微博|QQ空间|English|"
@@ -80,6 +80,21 @@ CMS_ONLY_RE = re.compile(r"更新时间|更新日期|归档时间|文章来源")
 # an organisation or author line followed by a date, under the title (`市司法局 2025年02月21日`)
 BYLINE_DATE_RE = re.compile(rf"^[{_CJK}、]{{2,30}}\s+\d{{4}}年\d{{1,2}}月\d{{1,2}}日$")
 
+class _MostlyNav:
+    """A row of four or more short items, three or more of them site sections (今日方城 | 乡镇动态 |
+    通知公告 | 法治政府建设 | 政策解读): a bar, though a column name (法治政府建设) is in it. A table's
+    header row names no site section."""
+
+    _row = re.compile(rf"^(?:[{_CJK}]{{2,8}}\s*\|\s*){{3,}}[{_CJK}]{{2,8}}\s*\|?$")
+    _nav = re.compile(rf"^(?:{_NAV})$")
+
+    def search(self, line: str) -> re.Match[str] | None:
+        m = self._row.match(line)
+        if m and sum(bool(self._nav.match(x.strip())) for x in line.split("|") if x.strip()) >= 3:
+            return m
+        return None
+
+
 RULES: list[Rule] = [
     # --- bars at the top of the page ---
     Rule("date_banner", _re(r"今天是|^\S{0,30}\s*\d{4}年\d{1,2}月\d{1,2}日\s*星期[一二三四五六日天](?:\s*农历\S*)?$"), "drop",
@@ -90,6 +105,9 @@ RULES: list[Rule] = [
     Rule("nav_bar", _re(_BAR), "drop",
          "a row of site sections, party organs, sister sites, language or accessibility switches",
          "a02_wanzhou-work-points.txt", "中国政府网 | 重庆市人民政府网 | 万州经济技术开发区网 | |"),
+    Rule("nav_mostly", _MostlyNav(), "drop",
+         "a row of site sections with a column or two among them (三 or more of the items are sections)",
+         "h25_fangcheng-yangji-2023-report.txt", "今日方城 | 乡镇动态 | 通知公告 | 法治政府建设 | 政策解读"),
     Rule("nav_from_home", _re(rf"^(?:网站)?首页(?:{_SEP}[^\s|,。;:,:]{{2,8}}){{2,}}[\s|]*$"), "drop",
          "a menu row that starts at 首页 (its other items are the site's own words)",
          "b11_leishan-danjiang-shufa-2023.txt", "首页 | 政务公开 | 乡镇信息公开 | 丹江镇 | 法治政府建设"),
@@ -129,7 +147,7 @@ RULES: list[Rule] = [
     Rule("print_close", _re(r"^[【\[]?\s*(?:打印本页|打印此页|我要打印|关闭窗口|返回顶部|我要纠错)|^[【\[]\s*(?:打印|列印|关闭)\s*[】\]]"),
          "drop",
          "【打印本页】【关闭窗口】 and friends", "b02_wuqing-2019-report.txt", "【打印本页】 【关闭窗口】"),
-    Rule("share", _re(r"^分享到|^分享\s*[::]"), "drop", "a share row: 分享到:微信 微博",
+    Rule("share", _re(r"^分享到|^分享至|^分享\s*[::]"), "drop", "a share row: 分享到:微信 微博",
          "b13_yiwu-choucheng-jiedao-2021.txt", "分享到:微信 微博", 0),
     # --- around the end of the article ---
     Rule("prev_next", _re(r"^(?:上一篇|下一篇|上一条|下一条|上一版|下一版|上一期|下一期)"), "drop",
@@ -165,6 +183,23 @@ RULES: list[Rule] = [
     Rule("image_file", _re(r"^\S{0,30}\.(?:png|jpe?g|gif|bmp|webp)$|^(?:图片|插图|图)\s*\d{1,3}$|^[\u4e00-\u9fffA-Za-z]{1,12}[-_]\d{1,3}$"),
          "drop", "an image left in the text: its file name (图片1.png) or its numbered label (一图读懂-01)",
          "b10_chuxiong-plan-yituduodong.md", "一图读懂-01"),
+    Rule("document_file", _re(r"^(?:\d{1,2}[.、]\s*)?\S{1,80}\.(?:docx?|pdf|xlsx?|wps|ofd|zip|rar)$"), "drop",
+         "an attachment's file name in the attachment list: 1.….docx", "h21_hunyuan-2024-renwu-fengong.txt",
+         "1.浑源县2024年法治政府建设重点任务分工方案.docx"),
+    Rule("image_placeholder", _re(r"^\[(?:图片|图像|image)[::][^\]]{0,120}\]$|以下为图片文字识别内容|以原图为准"), "drop",
+         "an image's placeholder and the OCR notice of a page posted as pictures",
+         "h28_linkou-shichangjianguanju-2023-ocr.txt", "(以下为图片文字识别内容,仅供参考,以原图为准)"),
+    Rule("page_of", _re(r"^第\s*\d{1,3}\s*页\s*[/,,]?\s*共\s*\d{1,3}\s*页$"), "drop",
+         "a page counter of a scanned or PDF page: 第1页 共3页", "h28_linkou-shichangjianguanju-2023-ocr.txt", "第1页 共3页"),
+    Rule("disclosure", _re(r"^(?:公开方式|公开范围|公开属性|公开类别)\s*[::]?\s*(?:主动公开|依申请公开|不予公开|免予公开)$"), "drop",
+         "a release note of a 版记 or header: 公开方式:主动公开", "h22_kaiyuan-2022-report.txt", "公开方式:主动公开"),
+    Rule("header_fields", _re(r"^(?:(?:索引号|发布机构|公开类别|公开方式|发布时间|成文日期|发文字号|主题分类|信息分类|文号|生成日期)"
+                              r"(?:\s*[::]\s*|\s+)(?:\S{1,30}\s+)??){2,}\S{0,30}$"), "drop",
+         "a gov-site header row of two or more labels, some of them empty: 索引号  发布机构 川沙新镇",
+         "h26_pudong-chuansha-2023-report.txt", "公开类别 主动公开 发布时间 2024-03-20"),
+    Rule("site_links", _re(r"^(?:政府网站链接|网站链接|友情链接|相关网站|政府网站)\s*[::]"), "drop",
+         "a row of links to other government sites", "h22_kaiyuan-2022-report.txt",
+         "政府网站链接: 中国政府网 | 辽宁省人民政府 | 铁岭市人民政府"),
     Rule("scan_qr", _re(r"扫一扫|扫描二维码|关注我们|微信扫|手机打开当前页"), "drop",
          "QR-code prompts: 扫一扫在手机打开当前页", "a01_jinghai-plan-notice.html", "扫一扫在手机打开当前页", 0),
     Rule("footer", _re(r"ICP备|ICP证|公网安备|备案号|网站标识码|版权所有|主办单位[::]|承办单位[::]|技术支持[::]"), "drop",
@@ -176,7 +211,7 @@ RULES: list[Rule] = [
          "b06_yangshuo-baisha-2020-trad.txt", "Copyright © 2021 All Rights Reserved"),
     Rule("disclaimer", _re(r"本文转载自|如有侵权|本站部分内容来源于网络|版权说明|免责声明"), "drop",
          "a mirror's disclaimer", "a13_jiangxi-gangyao-2016.md", "本文转载自江西省人民政府网站,如有侵权请联系删除。"),
-    Rule("separator", _re(r"^[|\s\-—=_*~·•]*$"), "drop", "separator lines made of | - = *", "a15_nanling-work-points.txt", "|||",
+    Rule("separator", _re(r"^[|\s\-—=_*~·•×]*$"), "drop", "separator lines made of | - = *", "a15_nanling-work-points.txt", "|||",
          0),
     # --- inside lines ---
     Rule("emoji_bullet", _re(r"^[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\uFE0F\u200D]+\s*"), "strip",

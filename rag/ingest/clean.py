@@ -90,7 +90,10 @@ def _tabs_to_cells(raw: str) -> str:
     inner = ["\t" in ln.strip(" \t\u3000") for ln in lines]
     out = []
     for i, ln in enumerate(lines):
-        if inner[i] and ((i > 0 and inner[i - 1]) or (i + 1 < len(lines) and inner[i + 1])):
+        # a row between rows, or a row of three cells or more on its own (a header above a group
+        # row "一、…" that spans the table)
+        if inner[i] and ((i > 0 and inner[i - 1]) or (i + 1 < len(lines) and inner[i + 1])
+                         or ln.strip(" \t\u3000").count("\t") >= 2):
             core = ln.strip(" \t\u3000")
             out.append(_TAB_RE.sub(CELL_SEP, core))
         else:

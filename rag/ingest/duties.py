@@ -285,6 +285,10 @@ _COL_SUPP = re.compile(r"^(?:配合|参与|协办|协助)(?:单位|部门)$")
 _COL_TASK = re.compile(r"(?:任务|措施|事项|内容|目标)")
 _COL_TIME = re.compile(r"(?:时限|时间|进度|期限)")
 CELL_SEP = " | "
+_GROUP_ROW_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十]+[)\uff09])[^。;;|]{2,30}$")
+# a document's own convention for lists of responsible units: the first one leads
+FIRST_LEADS_RE = re.compile(r"(?:排在第一位|排在首位|列在首位|列第一位|排名第一|排序第一|第一个|首个|首位)的?(?:单位|部门)?"
+                            r"(?:为|是)牵头(?:单位|部门)")
 
 
 def _cells(text: str, a: int, b: int) -> list[tuple[int, int]]:
@@ -312,7 +316,9 @@ def _table_notes(text: str, start: int, end: int) -> list[_Note]:
     ncols = 0
     for a, b in _lines(text, start, end):
         if CELL_SEP not in text[a:b]:
-            header = None
+            # a group row ("一、深入推进政府职能转变", one cell across the table) keeps the header
+            if not (header and _GROUP_ROW_RE.match(text[a:b].strip())):
+                header = None
             continue
         cells = _cells(text, a, b)
         names = [re.sub(r"\s+", "", text[s:e]) for s, e in cells]
@@ -337,6 +343,10 @@ def _table_notes(text: str, start: int, end: int) -> list[_Note]:
         supp_cols = (header["resp"] if header["lead"] else []) + header["supp"]
         lead = [u for k in lead_cols for u in _units(text[cells[k][0]:cells[k][1]])]
         support = [u for k in supp_cols for u in _units(text[cells[k][0]:cells[k][1]])]
+        marked = [u for u in lead if _LEAD_MARK_RE.search(u)]
+        if marked and not header["lead"]:  # 责任单位 "县委编办(牵头)、县司法局": the marked one leads
+            support = [u for u in lead if u not in marked] + support
+            lead = [_LEAD_MARK_RE.sub("", u) for u in marked]
         if not _valid(lead) or (support and not _valid(support)):
             continue
         unit_cols = sorted(lead_cols + supp_cols)
@@ -392,8 +402,8 @@ def _prose_notes(text: str, start: int, end: int) -> list[_Note]:
                     if d and _valid(_units(d.group("units"))):
                         support = _units(d.group("units"))
                         stop = d.end("units")
-                    elif not (stop >= len(line) or line[stop] in "。;;"):
-                        continue  # "X负责统筹协调…" is a task, not a note
+                    elif not (stop >= len(line) or line[stop] in "。;;,,"):
+                        continue  # "X负责统筹协调…" is a task, not a note ("X负责,借助…" is one)
                 if rx is _BY_RE:
                     note_start = m.start()
                 else:
@@ -432,9 +442,12 @@ def find_duties(text: str, start: int = 0, end: int | None = None, boundaries: l
                 notes.append(n)
                 taken.append((n.start, n.end))
     notes.sort(key=lambda n: n.start)
+    first_leads = FIRST_LEADS_RE.search(text) is not None
     duties: list[Duty] = []
     prev = start
     for n in notes:
+        if first_leads and not n.support and len(n.lead) > 1 and _LEAD_KW not in text[n.start:n.end]:
+            n.lead, n.support = n.lead[:1], n.lead[1:]  # "(责任单位:县司法局、县政府办)" under that rule
         if n.measure is not None:
             m_start, m_end = n.measure
         else:

@@ -608,7 +608,7 @@ def find_place_like(text: str) -> list[str]:
 _TOWNSHIP_SUFFIX_RE = re.compile(r"街道|镇|乡|苏木")
 # words that stand before 乡/镇/街道 in running text without naming one ("推动乡镇…", "覆盖街道")
 _VERBS_BEFORE_TOWNSHIPS = set("推动 推进 实现 加强 全面 深化 指导 支持 鼓励 覆盖 延伸 下沉 下放 赋予 落实 组织 开展 "
-                              "建设 完善 健全 做好 督促 各个 所有 全部 以及 包括 涉及 每个 城市 农村".split())
+                              "建设 完善 健全 做好 督促 各个 所有 全部 以及 包括 涉及 每个 城市 农村 完成 编制 公布 明确 要求".split())
 _NOT_NAME_RE = re.compile(r"[哪几多少什么谁各每全本该这那个些的了在和与及]")
 
 
@@ -622,7 +622,8 @@ def township_names(text: str) -> list[tuple[str, int, int]]:
     out = []
     for m in _TOWNSHIP_SUFFIX_RE.finditer(text):
         before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
-        if (m.group(0) == "乡" and after in ("镇", "村", "街")) or (m.group(0) == "镇" and before in ("乡", "城", "村")) \
+        if (m.group(0) == "乡" and (after in ("镇", "村", "街") or re.match(r"[((]镇", text[m.end():m.end() + 2]))) \
+                or (m.group(0) == "镇" and before in ("乡", "城", "村")) \
                 or after in ("长", "级", "域") or before in ("镇", "乡"):
             continue  # 乡镇, 城镇, 乡村: words for townships in general, not a name
         start = max([e for _, e in known if e <= m.start()] + [0])

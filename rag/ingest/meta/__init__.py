@@ -22,7 +22,7 @@ import re
 from rag.ingest import chrome
 from rag.ingest.meta import issuer as iss
 from rag.ingest.meta import place as pl
-from rag.ingest.meta.common import HEAD_CHARS
+from rag.ingest.meta.common import HEAD_CHARS, arabic_dates
 from rag.ingest.meta.header import read_header
 from rag.ingest.meta.kind import DOC_TYPES, NEWS_RE, extract_doc_type, extract_period
 from rag.ingest.meta.title import draft_after_title, extract_title, plan_titles
@@ -51,7 +51,7 @@ def _head_lines(lines: list[str]) -> list[str]:
 def extract_meta(text: str, normalized: str | None = None, header: dict | None = None,
                  hints: dict | None = None) -> DocMeta:
     """Metadata of one document (see the module docstring)."""
-    normalized = text if normalized is None else normalized
+    normalized = arabic_dates(text if normalized is None else normalized)  # 二〇二四年一月十八日 too
     hints = hints or {}
     try:
         header = {**page_header(hints), **(header or {})}

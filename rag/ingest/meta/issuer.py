@@ -42,7 +42,7 @@ INTRO_RE = re.compile(r"(?:^|\n)\s*(?P<orgs>[\u4e00-\u9fff、 ]{4,60}?)(?:联合
 BYLINE_RE = re.compile(r"(?:^|\n)([\u4e00-\u9fff]{2,4})\n([\u4e00-\u9fff、]{4,40}(?:书记|市长|县长|区长|省长|主任|主席|厅长|局长|部长))")
 SIGNED_RE = re.compile(r"(?:^|\n)\s*[□■]\s*(?P<who>[^\n]{4,60}?)\s*(?=\n|$)")
 _MEDIA = r"(?:日报|晚报|报|网|电视台|广播电视台|客户端|新闻网|融媒体中心|融媒中心|新闻中心|传媒中心)"
-OUTLET_RE = re.compile(rf"来源\s*[::]\s*(?P<o>[\u4e00-\u9fffA-Za-z·]{{2,16}}?{_MEDIA})(?:\s|$|[|,])")
+OUTLET_RE = re.compile(rf"来源\s*[::]\s*(?P<o>[\u4e00-\u9fffA-Za-z·]{{2,16}}?{_MEDIA})(?:\s|$|[|,]|(?=发布|时间|日期))")
 MASTHEAD_RE = re.compile(r"(?:^|\n)\s*(?P<o>[\u4e00-\u9fff]{2,10}?(?:日报|晚报|报))\s*(?:数字报|电子报|数字版)")
 REPORTER_RE = re.compile(rf"(?P<o>[\u4e00-\u9fff]{{2,10}}?{_MEDIA})(?:全媒体?|融媒体?)?记者")
 SOURCE_RE = re.compile(r"(?:信息)?来源\s*[::]\s*(?P<o>[\u4e00-\u9fff]{2,30}?)(?=\s|$|[|,]|发布|时间|日期|阅读|浏览|点击|作者)")

@@ -185,3 +185,21 @@ def test_prose_that_assigns_nothing(sentence):
 def test_deadlines_with_a_year_or_a_recurring_one():
     assert find_deadlines("在2023年3月底前完成,每年3月底前公布,今年6月底前制定,到2020年基本建成") == [
         "2023年3月底前", "每年3月底前", "今年6月底前", "到2020年"]
+
+
+def test_a_documents_own_rule_that_the_first_listed_unit_leads():
+    text = ("(注:各项任务所列责任单位中,排在第一位的为牵头单位,其余为配合单位。)\n"
+            "1.深入学习贯彻习近平法治思想。(责任单位:县司法局、县政府办)\n"
+            "2.健全府院联动机制。(县人民法院牵头,县司法局配合)\n")
+    got = [(d.lead, d.support) for d in find_duties(text)]
+    assert got == [(["县司法局"], ["县政府办"]), (["县人民法院"], ["县司法局"])]
+    # without that rule, a bare list of responsible units all lead
+    assert [(d.lead, d.support) for d in find_duties(text.split("\n", 1)[1])][0] == (["县司法局", "县政府办"], [])
+
+
+def test_a_table_row_marks_its_lead_unit_and_a_group_row_keeps_the_header():
+    text = ("序号 | 工作任务 | 责任单位 | 完成时限\n一、深入推进政府职能转变\n"
+            "1 | 动态调整县级权责清单 | 县委编办(牵头)、县司法局、各乡镇人民政府 | 2024年6月30日前\n")
+    (d,) = find_duties(text)
+    assert d.lead == ["县委编办"] and d.support == ["县司法局", "各乡镇人民政府"]
+    assert d.measure == "动态调整县级权责清单" and d.deadlines == ["2024年6月30日前"]

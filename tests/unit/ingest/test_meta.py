@@ -236,3 +236,14 @@ def test_a_township_document_sits_under_its_county_in_the_catalog():
     assert doc_chain(meta) == ("丹江镇", "雷山县", "黔东南苗族侗族自治州", "贵州省")
     assert doc_chain(DocMeta(region="利通区")) == ("利通区", "吴忠市", "宁夏回族自治区")
     assert doc_chain(DocMeta()) == ()
+
+
+def test_a_signature_dated_in_chinese_numerals_is_read():
+    from rag.ingest.meta.common import arabic_dates
+
+    assert arabic_dates("方城县杨集镇人民政府\n二〇二四年一月十八日") == "方城县杨集镇人民政府\n2024年1月18日"
+    assert arabic_dates("二〇二三年十二月三十一日、二○二二年十月十日") == "2023年12月31日、2022年10月10日"
+    assert arabic_dates("二〇二四年十三月一日") == "二〇二四年十三月一日"  # no such month: left as written
+    meta = extract_meta("2023年法治政府工作报告\n2023年,杨集镇扎实推进法治建设。现报告如下:\n一、工作开展情况\n"
+                        "全年开展普法活动12场。\n方城县杨集镇人民政府\n二〇二四年一月十八日")
+    assert meta.issuer == "方城县杨集镇人民政府" and meta.date == "2024-01-18"

@@ -310,3 +310,17 @@ def test_a_whole_document_is_scanned_quickly():
     big = (text * (100_000 // len(text) + 1))[:100_000]
     hits = rg.find_regions(big)
     assert len(hits) > 1000 and {r.name for r, _, _ in hits} == {"宁夏回族自治区", "吴忠市", "利通区"}
+
+
+def test_a_generic_township_phrase_is_no_name():
+    # "什么时候前完成乡(镇)履职事项清单": 乡(镇) is any township, not a place called 候前完成乡
+    assert rg.township_names("浑源县要求什么时候前完成乡(镇)履职事项清单编制并公布?") == []
+    assert [n for n, _, _ in rg.township_names("杨集镇2023年排查调处了多少起矛盾纠纷?")] == ["杨集镇"]
+
+
+def test_a_department_has_its_short_and_full_names():
+    from rag.text.bodies import other_names
+
+    assert other_names("县市场监管局") == ["县市场监督管理局"]
+    assert other_names("林口县市场监督管理局") == ["林口县市场监管局"]
+    assert other_names("县司法局") == []
