@@ -60,19 +60,41 @@ _SENTENCE_MARK_RE = re.compile(r"[,。;:,;:]")
 _NOT_CONTINUATION_RE = re.compile(r"^(?:\S{1,15}〔\d{4}〕\d{1,4}号|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)$")
 
 
+_LABEL_LINE_RE = re.compile(r"^[\u4e00-\u9fff]{2,8}[::]")
+BROKEN_MIN = 40  # a line this long that stops mid-sentence was cut, in any text
+WRAP_MIN_LINES = 5  # lines of one width, cut mid-sentence, that make a text hard-wrapped
+
+
+def _wrap_width(paras: list[str]) -> int:
+    """The width a hard-wrapped text (an OCR or PDF dump cut every ~30 characters) was cut at:
+    the most common length of lines that stop mid-sentence, when enough lines share it; else
+    BROKEN_MIN."""
+    cut = [len(p) for p in paras if len(p) >= 16 and re.match(rf"[{_CJK}\w,,、]", p[-1])]
+    if not cut:
+        return BROKEN_MIN
+    width, n = max(((w, sum(abs(x - w) <= 2 for x in cut)) for w in set(cut)), key=lambda t: (t[1], -t[0]))
+    return min(BROKEN_MIN, width - 2) if n >= WRAP_MIN_LINES else BROKEN_MIN
+
+
 def _join_broken_lines(paras: list[str]) -> list[str]:
     """A long line of running text cut mid-sentence ("…执法人员\n775 人,…") is joined with the
-    next one. A title (no sentence punctuation), a table row (`a | b | c`), or a line followed by
-    a document number or a date is never joined."""
+    next one: long means BROKEN_MIN characters, or the width a hard-wrapped text was cut at. A
+    title (no sentence punctuation), a table row (`a | b | c`), or a line followed by a document
+    number or a date is never joined."""
     out: list[str] = []
+    width = _wrap_width(paras)
+    last = 0  # length of the last line joined into out[-1]
     for p in paras:
         prev = out[-1] if out else ""
-        if (len(prev) > 40 and re.match(rf"[{_CJK}\w]", prev[-1]) and not _LABEL_START_RE.match(p)
-                and _SENTENCE_MARK_RE.search(prev) and not _NOT_CONTINUATION_RE.match(p)
-                and CELL_SEP not in prev and CELL_SEP not in p):
+        cut = ((len(prev) > BROKEN_MIN and re.match(rf"[{_CJK}\w]", prev[-1]))
+               or (width < BROKEN_MIN and last >= width and re.match(rf"[{_CJK}\w,,、%]", prev[-1])
+                   and not _LABEL_LINE_RE.match(p) and not _LABEL_LINE_RE.match(prev)))  # 牵头单位:… lines
+        if (cut and not _LABEL_START_RE.match(p) and _SENTENCE_MARK_RE.search(prev)
+                and not _NOT_CONTINUATION_RE.match(p) and CELL_SEP not in prev and CELL_SEP not in p):
             out[-1] = prev + p
         else:
             out.append(p)
+        last = len(p)
     return out
 
 
@@ -172,8 +194,6 @@ def _running_headers(lines: list[str], page_numbers: list[int]) -> list[int]:
 
 
 _OUTLINE_START_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[((][一二三四五六七八九十\d]+[))]|\d+[.、.])")
-_LABEL_LINE_RE = re.compile(r"^[\u4e00-\u9fff]{2,8}[::]")
-
 
 def _join_across_page_breaks(lines: list[str], page_numbers: list[int]) -> None:
     """A sentence a page break cut ("…议题156个," | — 1 — | "法律顾问…"): the line before the

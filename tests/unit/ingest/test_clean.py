@@ -122,3 +122,22 @@ def test_a_pdf_dumps_running_headers_go_and_a_sentence_cut_by_a_page_break_is_jo
     assert "研究审议议题156个,法律顾问列席会议率达到100%。" in text  # joined across the break
     assert "— 1 —" not in text and text.count("甲县2022年度法治政府建设情况报告") == 0
     assert "县直各部门\n(二)优化政务服务" in text  # a label line and the next heading stay apart
+
+
+def test_a_hard_wrapped_text_is_joined_at_its_own_width():
+    # an OCR dump cut every ~30 characters: lines stop mid-sentence at that width
+    body = ("  2023年,林口县市场监督管理局在县委、县政府和牡丹江市\n"
+            "市场监督管理局的领导下,坚持以习近平法治思想为指导,把法治建\n"
+            "设贯穿市场监管工作全过程,围绕“大市场、大质量、大监管”格局,\n"
+            "依法履行市场监管职责,为县域经济发展营造公平有序的市场环境。\n"
+            "一、主要负责人履行推进法治建设第一责任人职责情况\n"
+            "  局党组书记、局长切实履行第一责任人职责,全年主持召开党组\n"
+            "会议专题研究法治工作5次,审定局重大行政执法决定29件。年初\n"
+            "制定工作要点,明确任务23项,逐项落实到股室和市场监管所。\n")
+    text = clean_document(body).text
+    lines = text.split("\n")
+    assert lines[0].endswith("营造公平有序的市场环境。") and "牡丹江市市场监督管理局" in lines[0]
+    assert lines[1] == "一、主要负责人履行推进法治建设第一责任人职责情况"  # a heading is never joined
+    assert lines[2].startswith("局党组书记") and "党组会议专题研究" in lines[2] and lines[2].endswith("市场监管所。")
+    # a text that is not hard-wrapped keeps its short lines
+    assert clean_document("一、总体要求\n坚持依法行政。\n二、主要任务\n").text.split("\n") == ["一、总体要求", "坚持依法行政。", "二、主要任务"]

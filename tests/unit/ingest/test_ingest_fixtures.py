@@ -53,9 +53,6 @@ KNOWN = {
         "a bulleted two-pair header line with spaced labels (• 索 引 号:…      发文机关:…) is not read as a header yet",
     ("h30_gaoling-2024-work-points-dajizhewen", "issuer", "高陵区司法局"):
         "an explainer's 解读机关 cell is not read as its issuer yet (the 印发 sentence's 区政府办公室 is taken)",
-    ("h28_linkou-shichangjianguanju-2023-ocr", "targets", "达到95%以上"): "an OCR page's hard line breaks (about 30 characters) cut the note 由…牵头,…配合 and the target across lines; joining such lines needs a reflow of OCR text the ingest does not do yet",
-    ("h28_linkou-shichangjianguanju-2023-ocr", "duties", "{'contains': '执法文书规范化培训', 'lead': ['局法规股'], 'support': ['局综合行政执法大队', '各市场监督管理所']}"): "an OCR page's hard line breaks (about 30 characters) cut the note 由…牵头,…配合 and the target across lines; joining such lines needs a reflow of OCR text the ingest does not do yet",
-    ("h28_linkou-shichangjianguanju-2023-ocr", "duties", "{'contains': '网络交易主体监测台账', 'lead': ['局网络交易监管股'], 'support': []}"): "an OCR page's hard line breaks (about 30 characters) cut the note 由…牵头,…配合 and the target across lines; joining such lines needs a reflow of OCR text the ingest does not do yet",
 }
 PLACE_FIELDS = ("region", "level", "province", "city", "county")
 
