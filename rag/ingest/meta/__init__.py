@@ -89,6 +89,8 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
         issuer = iss.signed_by(head)
         if issuer == UNKNOWN:
             issuer = iss.legacy_byline(head, normalized[:HEAD_CHARS])
+    if doc_type == "policy_explainer" and header.get("interpreter"):
+        issuer = header["interpreter"].strip()  # the 解读机关, not the body that issued the explained text
     if issuer == UNKNOWN and doc_type == "policy_explainer":
         issuer = iss.byline_date(norm_head_lines)[0]
         if issuer == UNKNOWN:

@@ -29,13 +29,14 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "org": ("发布机构", "发文机构", "发文机关", "制发机构", "发文单位", "发布单位", "公开主体"),
     "publish_date": ("发布日期", "发布时间", "公开日期", "公开时间"),
     "title": ("文件名称", "信息名称", "标题", "名称"),
+    "interpreter": ("解读机关", "解读单位", "解读部门", "解读机构"),  # a 政策解读 page's own author
 }
 # labels that give a field only when the block has no label of its own for it (b05 has both
 # 信息分类 and 主题分类, and the topic is the latter; a gkmlpt page's bare 分类 is its topic)
 FALLBACK: dict[str, str] = {"信息分类": "topic", "分类": "topic"}
 # labels of the same blocks whose values we do not keep
 OTHER_LABELS = (
-    "组配分类", "信息分类", "体裁分类", "主题词", "关键词", "分类", "有效性", "时效性", "生效时间", "废止时间", "生效日期",
+    "文件有效性", "组配分类", "信息分类", "体裁分类", "主题词", "关键词", "分类", "有效性", "时效性", "生效时间", "废止时间", "生效日期",
     "废止日期", "有效时间", "公开方式", "公开对象", "公开范围", "公开部门", "公开类别", "发文类型", "内容概述", "内容分类",
     "浏览次数", "信息来源", "来源", "归档时间", "状态", "文种", "统一编号", "登记号",
 )
@@ -126,6 +127,7 @@ def _cells_row(line: str, h: Header) -> bool:
 
 def _pairs_line(line: str, h: Header) -> bool:
     """`发布机构:… 发布日期:…`: the whole line is label/value pairs led by a header label."""
+    line = re.sub(r"^[•·●▪◆■\-*]\s*", "", line)  # "• 索 引 号:…      发文机关:…", a bulleted pair of pairs
     ms = list(_PAIR_RE.finditer(line))
     if not ms or ms[0].start() != 0 or re.sub(r"\s+", "", ms[0].group("label")) in _LEAD_EXCLUDED:
         return False

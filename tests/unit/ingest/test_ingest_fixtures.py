@@ -47,12 +47,6 @@ KNOWN = {
         "targets are percentage targets (README-a's convention, TARGET_RE); training hours are not counted",
     ("b11_leishan-danjiang-shufa-2023", "targets", "不少于40学时"):
         "targets are percentage targets (README-a's convention, TARGET_RE); training hours are not counted",
-    ("h24_yiyang-2024-work-points-gb18030", "doc_number", "弋府办字〔2024〕12号"):
-        "a bulleted two-pair header line with spaced labels (• 文    号:…      文件有效性:…) is not read as a header yet",
-    ("h24_yiyang-2024-work-points-gb18030", "index_no", "K13001/2024-00038"):
-        "a bulleted two-pair header line with spaced labels (• 索 引 号:…      发文机关:…) is not read as a header yet",
-    ("h30_gaoling-2024-work-points-dajizhewen", "issuer", "高陵区司法局"):
-        "an explainer's 解读机关 cell is not read as its issuer yet (the 印发 sentence's 区政府办公室 is taken)",
 }
 PLACE_FIELDS = ("region", "level", "province", "city", "county")
 

@@ -247,3 +247,16 @@ def test_a_signature_dated_in_chinese_numerals_is_read():
     meta = extract_meta("2023年法治政府工作报告\n2023年,杨集镇扎实推进法治建设。现报告如下:\n一、工作开展情况\n"
                         "全年开展普法活动12场。\n方城县杨集镇人民政府\n二〇二四年一月十八日")
     assert meta.issuer == "方城县杨集镇人民政府" and meta.date == "2024-01-18"
+
+
+def test_a_bulleted_line_of_two_header_pairs_and_an_explainers_interpreter():
+    h = read_header(["• 索 引 号:K13001/2024-00038        发文机关:弋阳县人民政府办公室",
+                     "• 文    号:弋府办字〔2024〕12号      文件有效性:有效", "正文开始,县政府同意。"], head_end=2)
+    assert h.fields["index_no"] == "K13001/2024-00038" and h.fields["org"] == "弋阳县人民政府办公室"
+    assert h.fields["doc_number"] == "弋府办字〔2024〕12号"
+    explainer = ("区司法局负责人就《高陵区2024年法治政府建设工作要点》答记者问\n解读机关 | 高陵区司法局 | 发布日期 | 2024-04-03\n"
+                 "近日,西安市高陵区人民政府办公室印发《高陵区2024年法治政府建设工作要点》。记者采访了区司法局负责人。\n"
+                 "记者:请介绍一下出台的背景。\n区司法局负责人:为贯彻落实上级部署,结合实际制定。")
+    cleaned = clean_document(explainer)
+    meta = extract_meta(cleaned.text, cleaned.normalized, cleaned.header)
+    assert meta.doc_type == "policy_explainer" and meta.issuer == "高陵区司法局"
