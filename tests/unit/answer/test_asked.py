@@ -12,10 +12,11 @@ def test_the_counted_thing_follows_the_unit():
 
 
 def test_a_count_reads_its_own_clause_or_the_one_a_bare_verb_continues():
+    """The clause of each count; "无一起…" (none) is no count at all."""
     text = "全年收到行政复议申请218件,受理196件,复议前调解结案58件。"
     got = {m.group(0): clause for m, clause in count_clauses(text, re.compile(unit_pattern("件")))}
     assert got["218件"] == "全年收到行政复议申请218件,"
     assert got["196件"] == "全年收到行政复议申请218件,受理196件,"  # 受理 counts the 申请 before it
     assert got["58件"] == "复议前调解结案58件。"
     neg = count_clauses("全年办理行政处罚案件37宗,无一宗被复议纠错。", re.compile(unit_pattern("件")))
-    assert [c for _, c in neg] == ["全年办理行政处罚案件37宗,", "无一宗被复议纠错。"]  # 无一宗 is not 复议's count
+    assert [c for _, c in neg] == ["全年办理行政处罚案件37宗,"]  # 无一宗 is none, no count of 复议

@@ -233,3 +233,8 @@ def test_a_count_must_count_what_was_asked(places_pipeline):
     d = places_pipeline.ask("嘉善县2023年收到多少件行政复议申请?")
     assert not d.refused and d.text.startswith("数字:218件")
     check_citations_point_into_sources(places_pipeline, c)
+
+
+def test_a_span_of_days_asked_is_no_counted_thing(places_pipeline):
+    a = places_pipeline.ask("行政复议申请多少天内要作出决定?")  # no document gives such a span
+    assert a.refused and a.refusal_rule == "unit_absent" and "以“天”计" in a.text and "内要作出决定" not in a.text
