@@ -49,11 +49,12 @@ _NAV = (
     r"法制查询|网站公告|通知公告|公共法律服务|招商引资|走进[\u4e00-\u9fff]{1,4}|魅力[\u4e00-\u9fff]{1,4}|关于我们|联系我们|"
     r"网站地图|使用帮助|热门推荐|最新更新|Tags|RSS|往期回顾|版面导航|标题导航|[\u4e00-\u9fff]{1,4}频道|"
     r"[\u4e00-\u9fff]{0,4}客户端|部门街镇|部门网站|行政区划|开发区|站群导航|[\u4e00-\u9fff]{1,12}(?:门户网站|网站|网)|"
-    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{2,20}人民政府"
+    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{2,20}人民政府|[\u4e00-\u9fff]{2,20}(?:开发区|高新区|新区|管委会|管理委员会)"
 )
 _TOOLS = (
     r"无障碍(?:浏览)?|简体(?:版)?|繁体(?:版)?|简|繁|长者(?:模式|版)|长辈(?:模式|版)|关怀版|手机版|微信(?:公众号)?|微博|QQ空间|English|"
-    r"日本語|한국어|Русский|蒙古文版|汉文|维吾尔文|哈萨克文|登录|注册|网站支持IPv6|IPv6|设为首页|加入收藏|智能问答|一网搜|"
+    r"日本語|한국어|Русский|蒙古文版|汉文|维吾尔文|哈萨克文|藏文|蒙古文|[\u0F00-\u0FFF\s]{2,20}|[\u0600-\u06FF]{2,20}|"
+    r"[\u1800-\u18AF]{2,20}|Print|Close|登录|注册|网站支持IPv6|IPv6|设为首页|加入收藏|智能问答|一网搜|"
     r"搜索|请输入关键字|语音播报|返回顶部|打印|关闭|放大|缩小|默认|返回目录|上一版|下一版|上一期|下一期|分享到(?:微信|微博)?"
 )
 _SEP = r"(?:\s*[|•·/]\s*|\s+)"
@@ -125,7 +126,8 @@ RULES: list[Rule] = [
                             r"(?:\s*\((?:繁体|简体)版\))?(?:\s*(?:政府信息公开|信息公开|政务公开))?$"
                             rf"|^[{_CJK}]{{2,12}}(?:日报|晚报|报)?(?:数字报|电子报|数字版)$|^[{_CJK}]{{2,8}}\s+(?:政务公开|政府信息公开)$"
                             r"|^(?:政府信息公开|信息公开|政务公开)$"
-                            rf"|^[{_CJK}()]{{2,30}}(?:政务网|政府网|门户网站|门户网|政务公开网|信息公开网|新闻网)$"), "head",
+                            rf"|^[{_CJK}()]{{2,30}}(?:政务网|政府网|门户网站|门户网|政务公开网|信息公开网|新闻网|政务公开平台|信息公开平台)$"
+                            r"|^政府信息公开(?:指南|制度|目录|年报|年度报告)$|^信息公开目录$|^法定主动公开内容$"), "head",
          "the site's name above the article (not an issuer line of a title that goes on with 关于…)",
          "b13_yiwu-choucheng-jiedao-2021.txt", "义乌市人民政府 政府信息公开"),
     Rule("url_byline", _re(r"(?:www\.|https?://)\S+.*\d{4}-\d{1,2}-\d{1,2}|\d{4}-\d{1,2}-\d{1,2}.*(?:www\.|https?://)"), "drop",
@@ -183,6 +185,17 @@ RULES: list[Rule] = [
     Rule("image_file", _re(r"^\S{0,30}\.(?:png|jpe?g|gif|bmp|webp)$|^(?:图片|插图|图)\s*\d{1,3}$|^[\u4e00-\u9fffA-Za-z]{1,12}[-_]\d{1,3}$"),
          "drop", "an image left in the text: its file name (图片1.png) or its numbered label (一图读懂-01)",
          "b10_chuxiong-plan-yituduodong.md", "一图读懂-01"),
+    Rule("word_residue", _re(r"^Normal\s+0\s+\d|Style Definitions|MsoNormalTable|mso-style-|^<!--\[if"), "drop",
+         "what a page pasted from Word leaves: its style definitions", "h36_xialu-2023-report-word.txt",
+         "Normal 0 7.8 磅 0 2 false false false EN-US ZH-CN X-NONE", max_len=0),
+    Rule("bracket_info_bar", _re(r"^(?:[【\[][^】\]]{1,30}[】\]]\s*){3,}$"), "drop",
+         "an info bar of three or more bracketed fields: 【发布时间:…】【来源:…】【字体:…】【打印】",
+         "h32_jiuzhaigou-shichangjianguanju-shufa-2023.txt",
+         "【发布时间:2024-01-22 10:15】【来源:县市场监管局】【字体:大 中 小】【打印】【关闭】"),
+    Rule("place_menu", _re(rf"^(?:[{_CJK}]{{2,8}}(?:镇|乡|街道|苏木|区|县|市|旗)\s*\|\s*){{2,}}[{_CJK}]{{2,8}}(?:镇|乡|街道|苏木|区|县|市|旗)$"
+                           r"|^(?:街镇|镇街|乡镇|区县|县区|部门)导航$"), "drop",
+         "a site's menu of its towns or counties (土桥镇 | 二坪镇 | …) and its heading", "h39_tongliang-bachuan-jiedao-2023.txt",
+         "土桥镇 | 二坪镇 | 水口镇 | 安居镇 | 白羊镇"),
     Rule("document_file", _re(r"^(?:\d{1,2}[.、]\s*)?\S{1,80}\.(?:docx?|pdf|xlsx?|wps|ofd|zip|rar)$"), "drop",
          "an attachment's file name in the attachment list: 1.….docx", "h21_hunyuan-2024-renwu-fengong.txt",
          "1.浑源县2024年法治政府建设重点任务分工方案.docx"),
@@ -219,7 +232,7 @@ RULES: list[Rule] = [
          "h14_cuiping-wechat-2023-report.txt", "🔹一、坚持高位推动,压实第一责任人职责"),
     Rule("garbage_marks", _re(r"^\?{2,}\s*"), "strip", "`??` indent garbage of traditional-script mirrors",
          "b06_yangshuo-baisha-2020-trad.txt", "??"),
-    Rule("column_tag", _re(r"^【(?:政策解读|图文解读|图解|解读|权威发布|媒体解读)】\s*"), "strip",
+    Rule("column_tag", _re(r"^【(?:政策解读|图文解读|图解|解读|权威发布|媒体解读|实录|文字实录|图文实录|图文直播)】\s*"), "strip",
          "a column tag before the title: 【政策解读】", "b09_huzhu-plan-explainer-qa.txt",
          "【政策解读】《互助土族自治县法治政府建设实施方案(2021—2025年)》政策解读"),
 ]

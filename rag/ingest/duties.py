@@ -285,6 +285,7 @@ _COL_SUPP = re.compile(r"^(?:配合|参与|协办|协助)(?:单位|部门)$")
 _COL_TASK = re.compile(r"(?:任务|措施|事项|内容|目标)")
 _COL_TIME = re.compile(r"(?:时限|时间|进度|期限)")
 CELL_SEP = " | "
+_CELL_LABELS_RE = re.compile(r"^\s*牵头(?:单位)?\s*[::]\s*(?P<lead>[^;;]+?)\s*(?:[;;]\s*配合(?:单位)?\s*[::]\s*(?P<supp>[^;;]+?))?\s*[;;]?\s*$")
 _GROUP_ROW_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十]+[)\uff09])[^。;;|]{2,30}$")
 # a document's own convention for lists of responsible units: the first one leads
 FIRST_LEADS_RE = re.compile(r"(?:排在第一位|排在首位|列在首位|列第一位|排名第一|排序第一|第一个|首个|首位)的?(?:单位|部门)?"
@@ -341,8 +342,13 @@ def _table_notes(text: str, start: int, end: int) -> list[_Note]:
             continue
         lead_cols = header["lead"] or header["resp"]
         supp_cols = (header["resp"] if header["lead"] else []) + header["supp"]
-        lead = [u for k in lead_cols for u in _units(text[cells[k][0]:cells[k][1]])]
-        support = [u for k in supp_cols for u in _units(text[cells[k][0]:cells[k][1]])]
+        labelled = [_CELL_LABELS_RE.match(text[cells[k][0]:cells[k][1]]) for k in lead_cols]
+        if labelled and all(labelled):  # a cell "牵头:县委依法治县办;配合:县委组织部"
+            lead = [u for m in labelled for u in _units(m.group("lead"))]
+            support = [u for m in labelled if m.group("supp") for u in _units(m.group("supp"))]
+        else:
+            lead = [u for k in lead_cols for u in _units(text[cells[k][0]:cells[k][1]])]
+            support = [u for k in supp_cols for u in _units(text[cells[k][0]:cells[k][1]])]
         marked = [u for u in lead if _LEAD_MARK_RE.search(u)]
         if marked and not header["lead"]:  # 责任单位 "县委编办(牵头)、县司法局": the marked one leads
             support = [u for u in lead if u not in marked] + support

@@ -244,7 +244,10 @@ def _render(root) -> str:
             lines.append("".join(cur))
             cur.clear()
 
+    cell_depth = 0  # inside a table cell
+
     def walk(el, pre: bool):
+        nonlocal cell_depth
         for child in el.children:
             if isinstance(child, NavigableString):
                 if type(child).__name__ != "NavigableString":
@@ -265,10 +268,15 @@ def _render(root) -> str:
                 continue
             name = child.name
             if name == "br":
-                newline()
+                if cell_depth:
+                    cur.append(";")  # a line break inside a table cell ("牵头:X<br>配合:Y") keeps the row one line
+                else:
+                    newline()
                 continue
             if name in ("td", "th"):
+                cell_depth += 1
                 walk(child, pre)
+                cell_depth -= 1
                 cur.append("\t")
                 continue
             block = name in _BLOCK_TAGS

@@ -83,6 +83,8 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
         issuer, date = iss.speech_note(normalized[:HEAD_CHARS + 400])
     if doc_type == "news_report":
         who = iss.outlet(norm_head + "\n" + head)
+        if who == UNKNOWN and issuer == UNKNOWN:
+            who = iss.source_unit(norm_head_lines)  # a government's own news office (来源:…新闻办公室)
         if who != UNKNOWN:
             issuer = who
     if issuer == UNKNOWN and doc_type == "article":
@@ -114,6 +116,8 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
     if date == UNKNOWN and header.get("date"):
         date = iss.to_iso(header["date"])
     publish = iss.publish_date(norm_head_lines, header, hints)
+    if date == UNKNOWN and doc_type == "news_report":
+        date = iss.event_date(normalized[:HEAD_CHARS + 400])  # a press conference's 时间:…, not the page's date
     if date == UNKNOWN and doc_type in ("news_report", "article", "policy_explainer"):
         if doc_type == "policy_explainer":
             date = iss.byline_date(norm_head_lines)[1]
@@ -126,6 +130,9 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
     res = pl.resolve([title, issuer, header.get("org", "")], normalized, pl.self_level(text))
     if issuer == UNKNOWN:
         issuer = iss.synthesized_issuer(normalized[:HEAD_CHARS], doc_type, res.region, res.level)
+    elif res.region != UNKNOWN and re.fullmatch(r"[\u4e00-\u9fff]{2,10}(?:局|委|办|中心|办公室)", issuer) \
+            and not re.match(r"[省市县区州盟旗镇乡]", issuer) and not pl.find_places(issuer):
+        issuer = res.region + issuer  # "文章来源:司法局" on 陇西县's site is 陇西县司法局
 
     if title == UNKNOWN and doc_type == "annual_report" and res.region != UNKNOWN:
         year = re.match(r"\s*(\d{4})年", text)

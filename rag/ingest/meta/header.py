@@ -36,7 +36,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 FALLBACK: dict[str, str] = {"信息分类": "topic", "分类": "topic"}
 # labels of the same blocks whose values we do not keep
 OTHER_LABELS = (
-    "文件有效性", "组配分类", "信息分类", "体裁分类", "主题词", "关键词", "分类", "有效性", "时效性", "生效时间", "废止时间", "生效日期",
+    "文件有效性", "是否有效", "组配分类", "信息分类", "体裁分类", "主题词", "关键词", "分类", "有效性", "时效性", "生效时间", "废止时间", "生效日期",
     "废止日期", "有效时间", "公开方式", "公开对象", "公开范围", "公开部门", "公开类别", "发文类型", "内容概述", "内容分类",
     "浏览次数", "信息来源", "来源", "归档时间", "状态", "文种", "统一编号", "登记号",
 )
@@ -136,6 +136,32 @@ def _pairs_line(line: str, h: Header) -> bool:
     return True
 
 
+_BARE_BULLET_RE = re.compile(r"^[•·●▪◆■]\s*(?P<value>[^\s::]{2,40})$")
+_INDEX_NO_RE = re.compile(r"^[0-9A-Z]{9,20}/\d{4}-\d{3,6}$")
+# a gkmlpt page's header without its labels (they are in the page's style): the values in their order
+_BARE_ORDER = ("index_no", "topic", "genre", "org", "date", "publish_date")
+
+
+def _bare_bullets(lines: list[str], i: int, h: Header) -> int:
+    """A block of bulleted values without labels whose first one is an 索引号
+    (115002240085301286/2024-00006): read in the order such pages give them; returns the
+    index after the block, or `i` when there is none."""
+    j = i
+    values = []
+    while j < len(lines) and (m := _BARE_BULLET_RE.match(lines[j])):
+        values.append(m.group("value"))
+        j += 1
+    if len(values) != len(_BARE_ORDER) or not _INDEX_NO_RE.match(values[0]) \
+            or not all(_VALUE_SHAPES["date"].match(v) for v in values[4:]):
+        return i
+    labels = {"index_no": "索引号", "topic": "主题分类", "org": "发布机构", "date": "成文日期", "publish_date": "发布日期"}
+    for key, value in zip(_BARE_ORDER, values):
+        if key in labels:
+            h.put(labels[key], value)
+    h.lines.update(range(i, j))
+    return j
+
+
 def read_header(lines: list[str], indents: list[int] | None = None, head_end: int | None = None) -> Header:
     """Header fields of a document given as lines (normalised, stripped). `indents` are the
     lines' leading whitespace in the raw text (a value on the line after its label is indented);
@@ -157,6 +183,10 @@ def read_header(lines: list[str], indents: list[int] | None = None, head_end: in
             continue
         if i >= head_end:
             i += 1
+            continue
+        after = _bare_bullets(lines, i, h)
+        if after != i:
+            i = after
             continue
         m = _BRACKET_RE.match(line)
         if m:

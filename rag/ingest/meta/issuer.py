@@ -31,7 +31,7 @@ from rag.ingest.meta.common import (
 from rag.records import UNKNOWN
 from rag.text import places as rg
 
-ORG_END = r"(?:委员会|人民政府|政府|办公室|办公厅|司法厅|司法局|办事处|工作委员会|党工委|行政公署|局|厅|委|办)"
+ORG_END = r"(?:委员会|人民政府|政府|办公室|办公厅|司法厅|司法局|办事处|工作委员会|党工委|行政公署|局|厅|委|办|兵团第[一二三四五六七八九十]{1,3}师)"
 _ORG_LINE = rf"[\u4e00-\u9fff、]{{2,40}}{ORG_END}(?:[ \u3000]+[\u4e00-\u9fff、]{{2,40}}{ORG_END})*"
 SIGNATURE_RE = re.compile(rf"(?:^|\n)[ \t\u3000]*(?P<orgs>{_ORG_LINE}(?:[ \t\u3000]*\n[ \t\u3000]*\n?[ \t\u3000]*{_ORG_LINE}){{0,2}})"
                           r"[ \t\u3000]*\n\s*(?P<date>\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)[ \t\u3000]*(?=\n|$)")
@@ -234,6 +234,15 @@ def synthesized_issuer(normalized_head: str, doc_type: str, region: str, level: 
     if kind and re.search(f"{kind}政府", normalized_head):
         return f"{region}人民政府"
     return UNKNOWN
+
+
+EVENT_DATE_RE = re.compile(r"(?m)^\s*(?:时间|召开时间|发布时间)\s*[::]\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def event_date(normalized_head: str) -> str:
+    """The date an event page gives its event on a field line of its own (时间:2024年3月28日上午10:00)."""
+    m = EVENT_DATE_RE.search(normalized_head)
+    return iso(*m.groups()) if m else UNKNOWN
 
 
 def article_date(head_lines: list[str], head: str, normalized_head: str) -> str:

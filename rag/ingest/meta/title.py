@@ -82,6 +82,8 @@ def _joins(a: str, b: str, news: bool) -> str | None:
     """How title line `a` continues with line `b` ('' or ' '), or None when it does not."""
     if not _is_title_line(b) and not _SPAN_LINE_RE.match(b):
         return None
+    if re.match(r"[\u4e00-\u9fff]{1,5}\s*[::]", b):
+        return None  # "地点:…", "主持人:…": a field of the page, not the title going on
     if _ORG_END_RE.search(a) and (b.startswith(("关于", "印发")) or _ORG_END_RE.search(b) or _REPORT_REST_RE.match(b)):
         return " " if _ORG_END_RE.search(b) and not b.startswith("关于") else ""
     if not _balanced(a) or _SPAN_LINE_RE.match(b):
