@@ -80,11 +80,16 @@ def count_clauses(text: str, pattern: re.Pattern) -> list[tuple[re.Match, str]]:
     return out
 
 
-def counted_thing(after_unit: str) -> str:
+def counted_thing(after_unit: str, before_unit: str = "") -> str:
     """What a count question counts: the noun right after 多少件/几个 ("多少件行政复议案件?" →
-    行政复议案件); empty when the question names it elsewhere."""
+    行政复议案件), else the one it stands before ("…一审案件中涉企案件有多少件?" → 涉企案件:
+    after the last 中/的/年/, before it); empty when neither is there."""
     m = re.match(r"[\u4e00-\u9fff]{2,12}?(?=[是的呢吗啊了,,。??!!]|$|有|分别|各)", after_unit.lstrip("的"))
-    return m.group(0) if m else ""
+    if m:
+        return m.group(0)
+    b = re.search(r"(?:^|[中的年里内,,、])([\u4e00-\u9fff]{2,8}?)(?:一共|共|总共|总计|合计)?(?:有|是|为|达)?$",
+                  before_unit)
+    return b.group(1) if b and re.search(r"案件|事项|人员|申请|问题|机构|单位|村|社区|企业", b.group(1)) else ""
 
 
 def field_words(q: str, field_name: str) -> str:

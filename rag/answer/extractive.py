@@ -162,7 +162,8 @@ class ExtractiveAnswerer:
         elif (qtype == "comparison" or len(_compared(a)) >= 2) and self._comparison(
                 a, ev.standalone, hits, words, weights, docs, ev.ctx, comp):
             pass
-        elif qtype == "department" and self._best_duty_coverage(hits, words, weights) >= DUTY_COVERAGE:
+        elif (qtype == "department" and not _PERSON_ASKED_RE.search(a.normalized)
+              and self._best_duty_coverage(hits, words, weights) >= DUTY_COVERAGE):  # a person is no office
             self._department(a, hits, words, weights, docs, comp)
         else:
             self._facts(a, hits, words, weights, comp, qtype, docs, ev.ctx)
@@ -198,6 +199,10 @@ class ExtractiveAnswerer:
                 if _is_heading(s):
                     continue
                 cov = coverage(words, weights, s.text) if words else 0.0
+                if words and (lead := _clause_context(s)) != s.text:
+                    # "…新收行政复议案件143件,…;通过调解和解结案41件。": the part after a ";" is
+                    # still about what the sentence began with
+                    cov = max(cov, CONTEXT_WEIGHT * coverage(words, weights, lead))
                 bonus = 0.0
                 if qtype == "deadline" and re.search(r"\d{4}年", s.text):
                     # a deadline ("2021年11月17日前", "2023年底前") over a year in passing ("(2021—2025年)")
@@ -208,6 +213,8 @@ class ExtractiveAnswerer:
                     bonus += 0.25
                 path_cov = coverage(words, weights, h.chunk.section) if words else 0.0
                 s.score = cov + 0.3 * path_cov + bonus + 0.15 / h.rank
+                if _ASKING_RE.search(s.text) or _SPEAKER_RE.match(s.text):
+                    s.score *= 0.5  # a question the page asks (问:…?), a speaker's label: no evidence
                 out.append(s)
         out.sort(key=lambda s: -s.score)
         return out
@@ -513,6 +520,10 @@ _NAME_ASKED_RE = re.compile(r"叫什么|叫啥|名称|名字|什么平台|什么
 _DATE_ASKED_RE = re.compile(r"哪天|哪一天|几月几日|几号|什么日子|日期")
 _QUOTED_NAME_RE = re.compile(r"“[^”]{2,30}”|《[^》]{2,40}》|「[^」]{2,30}」")
 _DAY_RE = re.compile(r"\d{1,2}月\d{1,2}日")
+_SPAN_ASKED_RE = re.compile(r"多久|多长时间|多少时间|几天|多少天|多少个工作日|几个工作日")
+_SPAN_RE = re.compile(r"\d+\s*(?:个)?(?:工作日|日|天|个月|小时)(?:内|以内|之内)")
+_WHERE_ASKED_RE = re.compile(r"哪里|哪儿|什么地方|在哪|去哪")
+_WHERE_RE = re.compile(r"(?:到|在|向|至)[^,。;,;]{2,24}(?:窗口|中心|大厅|服务站|服务点|办公室|地址|楼)")
 
 
 # (what the question asks, the verbs that answer it): drafting is not issuing (印发)
@@ -527,11 +538,17 @@ _DRAFT_LEAD = r"^(?:现将|现|将|由|经|请|是|为|并|已)+"
 
 def _slot_pattern(question: str) -> re.Pattern | None:
     """What a sentence answering `question` must contain: a quoted name, a date, a count in
-    the asked unit; None when the question asks for none of them."""
+    the asked unit, a person's label (责任人:…); None when the question asks for none of them."""
+    if _PERSON_ASKED_RE.search(question):
+        return _PERSON_LABEL_RE
     if _NAME_ASKED_RE.search(question):
         return _QUOTED_NAME_RE
     if _DATE_ASKED_RE.search(question):
         return _DAY_RE
+    if _SPAN_ASKED_RE.search(question):
+        return _SPAN_RE
+    if _WHERE_ASKED_RE.search(question):
+        return _WHERE_RE
     unit = ASKED_UNIT_RE.search(question)
     if unit:
         return re.compile(unit_pattern(unit.group(1)))
@@ -559,7 +576,22 @@ def _meta_display(field_name: str, value: str) -> str:
     return value
 
 
+CONTEXT_WEIGHT = 0.8  # how much of its whole sentence's coverage a part after a ";" keeps
+
+
+def _clause_context(s: Sentence) -> str:
+    """The text of `s`'s chunk from the start of its whole sentence (after the last 。 or line
+    break before it) to its end: `s` itself unless it follows a ";" or ";"."""
+    text, lo, hi = s.chunk.text, s.start - s.chunk.start, s.end - s.chunk.start
+    start = max(text.rfind("。", 0, lo), text.rfind("\n", 0, lo), text.rfind("!", 0, lo), text.rfind("?", 0, lo)) + 1
+    return text[start:hi]
+
+
 _TITLES_RE = re.compile(r"《[^《》]*》")
+_ASKING_RE = re.compile(r"[??]$|^问[::]")
+_SPEAKER_RE = re.compile(r"^(?:主持人|发布人|记者|答|问)?\s*[\u4e00-\u9fff]{0,8}\s*[\u4e00-\u9fff]{2,4}\s*[::]$")
+_PERSON_ASKED_RE = re.compile(r"责任人|责任领导|牵头领导|分管领导|联系领导|包保领导")
+_PERSON_LABEL_RE = re.compile(r"(?:责任人|责任领导|牵头领导|分管领导|联系领导|包保领导)\s*[::]\s*\S")
 _ENUMERATED_RE = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十])")
 _HEADING_LABEL_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十\d]+[)\uff09]|\d+[.、])")
 

@@ -353,7 +353,8 @@ def unit_absent(ev: Evidence, g: GateSettings) -> str:
     words = [w for w in ev.words if ev.ctx.mentions(w)]  # colloquial words (案子) no text has do not count
     # a span of time (多少天内, 几个工作日) counts days, not a thing named after it
     span = unit.group(1) in ("天", "个月", "个工作日", "小时", "学时", "分")
-    thing = "" if span else counted_thing(ev.analysis.normalized[unit.end():])
+    q = ev.analysis.normalized
+    thing = "" if span else counted_thing(q[unit.end():], q[:unit.start()])
     counted = [w for w in words if thing and w in thing]
 
     def counts(text: str) -> bool:

@@ -631,6 +631,8 @@ def township_names(text: str) -> list[tuple[str, int, int]]:
         if run is None or any(s < m.end() and m.start() < e for s, e in known):
             continue
         stem = run.group(0)
+        if stem[0] in "年月日号" and text[start + run.start() - 1:start + run.start()].isdigit():
+            continue  # "2023年向团镇": a date's 年, then words, no name
         if (_NOT_NAME_RE.search(stem) or stem in _NOT_TOWNSHIP or stem[-2:] in _VERBS_BEFORE_TOWNSHIPS
                 or (stem + text[m.start():m.end()]) in _NOT_TOWNSHIP):
             continue

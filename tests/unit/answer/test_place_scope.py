@@ -52,7 +52,8 @@ def test_a_reports_figures_are_of_its_own_year(places_pipeline):
 
 @pytest.mark.parametrize("question, answered", [
     ("社会组织怎么注册?", False),  # a citizen's errand the documents do not explain
-    ("法律援助怎么申请?", False),
+    ("居住证怎么办理?", False),
+    ("法律援助怎么申请?", True),  # h40's 政策问答: 向县法律援助中心申请
     ("宁夏打算怎么解决政府部门之间“信息孤岛”的问题?", True),  # what a place's plan intends
 ])
 def test_how_to_questions(places_pipeline, question, answered):
