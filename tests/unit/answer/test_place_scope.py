@@ -239,3 +239,23 @@ def test_a_count_must_count_what_was_asked(places_pipeline):
 def test_a_span_of_days_asked_is_no_counted_thing(places_pipeline):
     a = places_pipeline.ask("行政复议申请多少天内要作出决定?")  # no document gives such a span
     assert a.refused and a.refusal_rule == "unit_absent" and "以“天”计" in a.text and "内要作出决定" not in a.text
+
+
+def test_fourth_family_asks(places_pipeline):
+    # a count of 涉企案件 the report does not give (only all 46 一审案件)
+    a = places_pipeline.ask("下陆区2023年行政诉讼一审案件中涉企案件有多少件?")
+    assert a.refused and a.refusal_rule == "unit_absent" and "涉企案件" in a.text
+    # "2023年向团镇…": no township called 年向团镇
+    b = places_pipeline.ask("第一师阿拉尔市2023年向团镇下放了多少项执法事项?")
+    assert not b.refused and b.text.startswith("数字:64项") and cited_docs(b) == {"h38"}
+    # a person asked after a who-question: the 责任人 line, not the offices
+    first = "青龙山镇2024年推进镇综合行政执法规范化的责任单位是哪个?"
+    c = places_pipeline.ask("那责任人是谁?", history=[("user", first), ("assistant", places_pipeline.ask(first).text)])
+    assert not c.refused and "赵志刚" in c.text
+    # where to hand papers in: the sentence that names the place, not the page's questions
+    d = places_pipeline.ask("我在武鸣区开了家小店,对处罚不服想申请行政复议,材料交到哪里?")
+    assert not d.refused and "区政务服务中心一楼" in d.text and "?[" not in d.text
+    check_citations_point_into_sources(places_pipeline, d)
+    # the part after a semicolon keeps its sentence's subject (武鸣区's 调解和解结案41件)
+    e = places_pipeline.ask("武鸣区和陇西县2023年行政复议调解和解结案各有多少件?")
+    assert "41件" in e.text and "27件" in e.text
