@@ -552,6 +552,9 @@ def _own_span(text: str, lo: int, hi: int) -> tuple[int, int]:
     return lo, hi
 
 
+_BARE_LABEL_RE = re.compile(r"^(?:[((]?\d{1,3}[))]|\d{1,3}[.、]|[((][一二三四五六七八九十]{1,3}[))])$")
+
+
 def document_html(doc, sections: Sequence[Section], meta_rows: Sequence[tuple[str, str]] = (),
                   target: tuple[int, int] | None = None, mask: bool = True, draft: bool | None = None) -> str:
     """A document's clean text by section: an outline with links, then each section with its
@@ -574,7 +577,11 @@ def document_html(doc, sections: Sequence[Section], meta_rows: Sequence[tuple[st
     for i, s in enumerate(secs):
         anchor = f"rag-sec-{i}"
         hit = " rag-doc-target" if s is target_sec else ""
-        if s.heading:
+        if s.heading and _BARE_LABEL_RE.match(s.heading):  # "1)建立清单…": the item number stays with its text
+            lo, hi = _own_span(text, s.start, s.end)
+            body.append(f'<section id="{anchor}" class="rag-doc-sec rag-doc-l{min(s.level, 4)}{hit}">'
+                        f'<div class="rag-doc-text rag-content">{own_html(lo, hi)}</div></section>')
+        elif s.heading:
             heading = esc(shown(s.heading, mask))
             if s.level <= 2:
                 toc.append(f'<li class="rag-toc-l{min(s.level, 4)}"><a href="#{anchor}">{heading}</a></li>')

@@ -121,3 +121,14 @@ def test_tables_become_rows_that_open_their_source():
     assert html.count('<tr class="rag-row" data-i="0"') == 1 and "&lt;b&gt;" in html
     assert 'data-label="牵头单位"' in html and "找到 1 条分工" in html and "\n" not in html
     assert view.duty_cards([]) == ""
+
+
+def test_an_items_number_stays_with_its_text_in_the_document_view():
+    from rag.ingest.outline import parse_outline
+
+
+    text = "一、总体要求\n1)建立清单。到2022年完成。\n2)公布目录。\n"
+    doc = Document(doc_id="d", path="d.txt", text=text, meta=DocMeta(title="某县实施方案"))
+    html = view.document_html(doc, parse_outline(text), mask=False)
+    assert "1)建立清单。到2022年完成。" in html and "<h7" not in html and "<h6>1)" not in html
+    assert ">一、总体要求<" in html or "一、总体要求<a" in html  # a real heading keeps its heading tag
