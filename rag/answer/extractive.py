@@ -195,14 +195,19 @@ class ExtractiveAnswerer:
         slot = _slot_pattern(question)
         out = []
         for h in hits[:limit]:
+            asked = ""  # the page's own question (问:…?) the sentences after it answer
             for s in sentences(h):
                 if _is_heading(s):
                     continue
+                if _ASKING_RE.search(s.text):
+                    asked = s.text if s.text.startswith("问") else ""
                 cov = coverage(words, weights, s.text) if words else 0.0
                 if words and (lead := _clause_context(s)) != s.text:
                     # "…新收行政复议案件143件,…;通过调解和解结案41件。": the part after a ";" is
                     # still about what the sentence began with
                     cov = max(cov, CONTEXT_WEIGHT * coverage(words, weights, lead))
+                if words and asked and asked != s.text:  # an FAQ's answer (答:…) is about its question
+                    cov = max(cov, CONTEXT_WEIGHT * coverage(words, weights, asked + s.text))
                 bonus = 0.0
                 if qtype == "deadline" and re.search(r"\d{4}年", s.text):
                     # a deadline ("2021年11月17日前", "2023年底前") over a year in passing ("(2021—2025年)")
@@ -235,7 +240,7 @@ class ExtractiveAnswerer:
         idx = next((i for i, s in enumerate(same) if s.start == best.start), len(same))
         # a short lead-in ("二是开展…活动。", "…存在一些不足,") is completed by what follows it
         nxt = idx + 1
-        while nxt < len(same) and sum(len(s.text) for s in chosen) < 60:
+        while nxt < len(same) and sum(len(s.text) for s in chosen) < 60 and not same[nxt].text.startswith("问"):
             chosen.append(same[nxt])
             nxt += 1
         if re.search(r"[,:]$", chosen[-1].text) and nxt >= len(same):
