@@ -111,8 +111,11 @@ class Pipeline:
     def context(self) -> AnswerContext:
         """What the answer stage may read of this pipeline's index version."""
         index, retriever = self.index, self.retriever
+        catalog = index.documents()
+        by_place = catalog.by_place() if hasattr(catalog, "by_place") else {}
         return AnswerContext(
-            documents={d.doc_id: d for d in index.documents()},
+            documents={d.doc_id: d for d in catalog},
+            docs_of_place=lambda name: by_place.get(name, {}),
             document=index.document,
             doc_chunks=index.store.doc_chunks,
             doc_freq=index.backend.doc_freq,

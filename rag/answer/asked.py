@@ -61,7 +61,12 @@ def unit_pattern(unit: str) -> str:
     return rf"{NUMERAL}\s*(?:余|多)?(?:{UNIT_EQUIVALENTS.get(unit, re.escape(unit))}){_NOT_A_COUNT}"
 
 
-_CLAUSE_END_RE = re.compile(r"[,,;;。::、]")
+_CLAUSE_END_RE = re.compile(r"[,,;;。::]")  # not 、: "受理行政复议、行政诉讼案件37件" is one clause
+BARE_VERB_CHARS = 3  # a clause led by no more than this before its number (受理196件) counts the clause before's thing
+# what a count counts is named by a noun like these (案件, 人员, 建议…), not by a verb (参加, 完成)
+_COUNTED_NOUN_RE = re.compile(r"(?:案件|案|事项|项目|人员|人|申请|问题|机构|单位|部门|村|社区|企业|文件|制度|清单|建议|提案|诉讼|"
+                              r"复议|投诉|举报|纠纷|合同|会议|培训|活动|网格员|律师|顾问|工作站|中心|平台|窗口|场所|批次|户)$")
+SPAN_UNITS = ("天", "个月", "个工作日", "小时")  # a span of time asked (多少天内): days, no thing counted
 
 
 def count_clauses(text: str, pattern: re.Pattern) -> list[tuple[re.Match, str]]:
@@ -75,7 +80,7 @@ def count_clauses(text: str, pattern: re.Pattern) -> list[tuple[re.Match, str]]:
             continue  # "无一起行政复议被纠错": none, not a count of anything
         i = max(k for k, b in enumerate(bounds) if b <= m.start())
         lead = text[bounds[i]:m.start()]
-        start = bounds[i - 1] if i and len(lead) <= 3 and not re.match(r"无|未|没", lead) else bounds[i]
+        start = bounds[i - 1] if i and len(lead) <= BARE_VERB_CHARS and not re.match(r"无|未|没", lead) else bounds[i]
         out.append((m, text[start:bounds[i + 1]]))
     return out
 
@@ -86,10 +91,10 @@ def counted_thing(after_unit: str, before_unit: str = "") -> str:
     after the last 中/的/年/, before it); empty when neither is there."""
     m = re.match(r"[\u4e00-\u9fff]{2,12}?(?=[是的呢吗啊了,,。??!!]|$|有|分别|各)", after_unit.lstrip("的"))
     if m:
-        return m.group(0)
+        return m.group(0) if _COUNTED_NOUN_RE.search(m.group(0)) else ""  # "多少人参加了…": no noun named
     b = re.search(r"(?:^|[中的年里内,,、])([\u4e00-\u9fff]{2,8}?)(?:一共|共|总共|总计|合计)?(?:有|是|为|达)?$",
                   before_unit)
-    return b.group(1) if b and re.search(r"案件|事项|人员|申请|问题|机构|单位|村|社区|企业", b.group(1)) else ""
+    return b.group(1) if b and _COUNTED_NOUN_RE.search(b.group(1)) else ""
 
 
 def field_words(q: str, field_name: str) -> str:
@@ -128,7 +133,8 @@ def metadata_field(q: str) -> str:
 
 ASKED_UNIT_RE = re.compile(r"(?<!哪)(?:多少|几)(个工作日|个月|个|件|项|次|人|名|家|分|学时|小时|天|条|户|所|批|场|期|万|起|宗)")
 ASKED_MONEY_RE = re.compile(r"多少钱|几块钱|收费多少|收多少费|收不收费|费用是多少|多少费用|花多少"
-                            r"|(?:资金|金额|补偿款|补偿金|补偿|补助金|补助|奖励金|罚款)(?:总额|总计|共计|数额)?(?:是|有|为|达到|共)?多少")
+                            r"|(?:资金|金额|补偿款|补偿金|补偿|补助金|补助|奖励金|罚款)(?:总额|总计|共计|数额)?(?:是|有|为|达到|共)?多少"
+                            r"(?!人|件|起|次|家|个|项|名|户|宗)")
 MONEY_RE = re.compile(r"\d+(?:\.\d+)?\s*(?:万|亿)?元")
 # where the money for something comes from, or how much is set aside for it
 ASKED_FUNDING_RE = re.compile(r"经费|费用从|从哪里列支|列支|预算多少|资金来源|财政保障")

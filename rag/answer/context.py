@@ -30,6 +30,8 @@ class AnswerContext:
     search_doc: Callable[[str, int, str], "SearchResult"]  # (question, k, doc_id): hits in that document only
     max_question_chars: int = 2000
     version: str = ""  # the index version all of the above read
+    # place name → {doc_id: EXACT | INSIDE}: the documents of a place and of the places inside it
+    docs_of_place: Callable[[str], Mapping[str, int]] = lambda name: {}
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """IDF weight of each token over the index's chunks (BM25's idf)."""

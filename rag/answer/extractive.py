@@ -21,6 +21,7 @@ from rag.answer.asked import (
     META_PATTERNS,
     NUMBER_RE,
     PCT_RE,
+    SPAN_UNITS,
     WHICH_SOURCE_RE,
     count_clauses,
     metadata_fields,
@@ -198,6 +199,7 @@ class ExtractiveAnswerer:
             asked = ""  # the page's own question (问:…?) the sentences after it answer
             for s in sentences(h):
                 if _is_heading(s):
+                    asked = ""
                     continue
                 if _ASKING_RE.search(s.text):
                     asked = s.text if s.text.startswith("问") else ""
@@ -256,9 +258,11 @@ class ExtractiveAnswerer:
         chosen.sort(key=lambda s: (s.chunk.doc_id, s.start))
         lead = ""
         if qtype == "deadline":
+            # the best sentence's time, else its lead-in's ("2022年,…重点抓好以下工作:" above "一是印发…");
             # a year in a cited title ("《…(2021—2025年)》") is its name, not a time
-            dl = find_deadlines(best.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?",
-                                                         _TITLES_RE.sub("", best.text))
+            dl = next((found for c in [best] + [c for c in chosen if c is not best]
+                       if (found := find_deadlines(c.text) or re.findall(r"\d{4}年(?:\d{1,2}月)?(?:底|年底)?",
+                                                                          _TITLES_RE.sub("", c.text)))), [])
             lead = f"时间:{dl[0]}。" if dl else ""
         elif qtype == "target":
             unit = ASKED_UNIT_RE.search(a.normalized)  # 多少名: the number counted in 名, not the first one,
@@ -281,8 +285,11 @@ class ExtractiveAnswerer:
     def _lead_in_above(best: Sentence, same: list[Sentence], idx: int, ctx: AnswerContext) -> list[Sentence]:
         """The sentence introducing an enumerated item ("2022年,…重点抓好以下工作:" before "一是…"),
         in the same chunk or at the end of the chunk before it; none when it is no lead-in (:)."""
-        if idx > 0:
-            above = same[idx - 1]
+        k = idx - 1
+        while k >= 0 and _ENUMERATED_RE.match(same[k].text):  # "二是…" after "一是…": the lead-in above both
+            k -= 1
+        if k >= 0:
+            above = same[k]
         else:
             before = [c for c in ctx.doc_chunks(best.chunk.doc_id) if c.end <= best.chunk.start]
             if not before:
@@ -526,8 +533,8 @@ _DATE_ASKED_RE = re.compile(r"哪天|哪一天|几月几日|几号|什么日子|
 _QUOTED_NAME_RE = re.compile(r"“[^”]{2,30}”|《[^》]{2,40}》|「[^」]{2,30}」")
 _DAY_RE = re.compile(r"\d{1,2}月\d{1,2}日")
 _SPAN_ASKED_RE = re.compile(r"多久|多长时间|多少时间|几天|多少天|多少个工作日|几个工作日")
-_SPAN_RE = re.compile(r"\d+\s*(?:个)?(?:工作日|日|天|个月|小时)(?:内|以内|之内)")
-_WHERE_ASKED_RE = re.compile(r"哪里|哪儿|什么地方|在哪|去哪")
+_SPAN_RE = re.compile(r"\d+\s*(?:个)?(?:工作日|日|天|个月|小时)(?:内|以内|之内)?")
+_WHERE_ASKED_RE = re.compile(r"哪(?:里|儿)(?!些)|什么地方")
 _WHERE_RE = re.compile(r"(?:到|在|向|至)[^,。;,;]{2,24}(?:窗口|中心|大厅|服务站|服务点|办公室|地址|楼)")
 
 
@@ -550,13 +557,13 @@ def _slot_pattern(question: str) -> re.Pattern | None:
         return _QUOTED_NAME_RE
     if _DATE_ASKED_RE.search(question):
         return _DAY_RE
-    if _SPAN_ASKED_RE.search(question):
-        return _SPAN_RE
-    if _WHERE_ASKED_RE.search(question):
-        return _WHERE_RE
     unit = ASKED_UNIT_RE.search(question)
-    if unit:
+    if unit and unit.group(1) not in SPAN_UNITS:
         return re.compile(unit_pattern(unit.group(1)))
+    if _SPAN_ASKED_RE.search(question) or unit:
+        return _SPAN_RE
+    if _WHERE_ASKED_RE.search(question) and not re.search(r"经费|资金|列支|从哪", question):
+        return _WHERE_RE
     return None
 
 
@@ -594,7 +601,10 @@ def _clause_context(s: Sentence) -> str:
 
 _TITLES_RE = re.compile(r"《[^《》]*》")
 _ASKING_RE = re.compile(r"[??]$|^问[::]")
-_SPEAKER_RE = re.compile(r"^(?:主持人|发布人|记者|答|问)?\s*[\u4e00-\u9fff]{0,8}\s*[\u4e00-\u9fff]{2,4}\s*[::]$")
+# a speaker's label in a transcript: a role (主持人 覃丽娟:) or a post and a name (区司法局局长 韦海峰:);
+# a lead-in ("重点抓好以下工作:") names no one
+_SPEAKER_RE = re.compile(r"^(?:(?:主持人|发布人|发言人|记者|答|问)|[\u4e00-\u9fff]{0,12}(?:局长|主任|县长|区长|市长|书记|"
+                         r"部长|处长|科长|镇长|乡长|所长|发言人))\s*[\u4e00-\u9fff]{0,4}\s*[::]$")
 _PERSON_ASKED_RE = re.compile(r"责任人|责任领导|牵头领导|分管领导|联系领导|包保领导")
 _PERSON_LABEL_RE = re.compile(r"(?:责任人|责任领导|牵头领导|分管领导|联系领导|包保领导)\s*[::]\s*\S")
 _ENUMERATED_RE = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十])")

@@ -110,7 +110,8 @@ def rewrite(question: str, prev: str, words=None) -> str:
     return _swap(_topic(prev), places, years) + core + ("?" if not core.endswith("?") else "")
 
 
-_DEMONSTRATIVE_RE = re.compile(r"(?:这个|这份|这部|该|那个|那份|此)(方案|规划|纲要|要点|意见|办法|报告|文件|清单|制度)")
+# at the start of the question or after 那/a comma: "应该报告…" and "因此…" are no demonstratives
+_DEMONSTRATIVE_RE = re.compile(r"(?:^|(?<=[那,,\s]))(?:这个|这份|这部|该|那个|那份|此)(方案|规划|纲要|要点|意见|办法|报告|文件|清单|制度)")
 _TITLE_RE = re.compile(r"《([^《》]{4,60})》")
 
 

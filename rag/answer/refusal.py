@@ -7,6 +7,7 @@ ends the checks. The rules, in order:
 
 - `no_hits`: nothing was retrieved;
 - `unknown_place`: the question names a place no document covers;
+- `document_absent`: a document the question names by title that the collection only cites;
 - `quoted_absent`: a term the question quotes (“两法衔接”) that no document of the place it names
   (or of a place above it) contains;
 - `final_absent`: the final version (正式印发…) of a document the collection holds only as a draft;
@@ -44,6 +45,7 @@ from rag.answer.asked import (
     META_PATTERNS,
     MONEY_RE,
     PCT_RE,
+    SPAN_UNITS,
     count_clauses,
     counted_thing,
     how_to_action,
@@ -51,7 +53,7 @@ from rag.answer.asked import (
     unit_pattern,
 )
 from rag.answer.evidence import Evidence, coverage, has_all, sentences
-from rag.index.catalog import EXACT, doc_chain
+from rag.index.catalog import EXACT
 from rag.messages import REFUSAL, REFUSAL_MORE
 from rag.records import UNKNOWN, Document
 from rag.text import places as rg
@@ -243,27 +245,31 @@ SCOPE_LIMIT = 50  # a place with more documents than this is not read whole for 
 def quoted_absent(ev: Evidence, g: GateSettings) -> str:
     """A term the question quotes (陕西的“两法衔接”平台 → 那宁夏呢?) is the thing asked about: when
     the question names a place, some document of that place, or of a place above it (whose plan
-    binds it), must contain the term; the same words elsewhere in the corpus are another place's."""
+    binds it), must contain the term; the same words elsewhere in the corpus are another place's.
+    A place with up to SCOPE_LIMIT documents has them read; a larger one is judged by its best
+    hits, where lexical search puts a chunk holding so rare a phrase."""
     a = ev.analysis
     if not a.place_docs:
         return ""
-    # a term the collection writes somewhere (its every character pair is indexed), not the user's
-    # own label ("五办" for 马上办、网上办…, which no document writes)
+    # a term the collection writes somewhere (its words and character pairs are indexed), not the
+    # user's own label ("五办" for 马上办、网上办…, which no document writes)
     terms = []
     for t in QUOTED_RE.findall(a.normalized):
-        pairs = bigram_tokens(t)
-        if pairs and all(ev.ctx.doc_freq(pairs).get(b) for b in pairs):
-            terms.append(t)
+        tokens = bigram_tokens(t) + ev.ctx.words(t)
+        if bigram_tokens(t) and all(ev.ctx.doc_freq(tokens).get(x) for x in tokens):
+            terms.append(re.sub(r"\s+", "", t))
     if not terms:
         return ""
     for place, own in a.place_docs.items():
         region = rg.get(place)
-        above = {r.name for r in rg.chain(region)[1:]} if region else set()
-        scope = set(own) | {d for d, rec in ev.docs.items() if above and doc_chain(rec.meta)[:1] and
-                            doc_chain(rec.meta)[0] in above}
-        if not scope or len(scope) > SCOPE_LIMIT:
+        above = [r.name for r in rg.chain(region)[1:]] if region else []
+        scope = set(own) | {d for name in above for d, st in ev.ctx.docs_of_place(name).items() if st == EXACT}
+        if not scope:
             continue
-        texts = [doc.text for doc in (ev.ctx.document(d) for d in sorted(scope)) if doc is not None]
+        if len(scope) <= SCOPE_LIMIT:
+            texts = [re.sub(r"\s+", "", doc.text) for doc in (ev.ctx.document(d) for d in sorted(scope)) if doc is not None]
+        else:
+            texts = [re.sub(r"\s+", "", h.chunk.text) for h in ev.hits if h.chunk.doc_id in scope]
         for term in terms:
             if texts and not any(term in t for t in texts):
                 return f"{place}的文件中没有提到“{term}”"
@@ -352,7 +358,7 @@ def unit_absent(ev: Evidence, g: GateSettings) -> str:
     pattern = re.compile(unit_pattern(unit.group(1)))
     words = [w for w in ev.words if ev.ctx.mentions(w)]  # colloquial words (案子) no text has do not count
     # a span of time (多少天内, 几个工作日) counts days, not a thing named after it
-    span = unit.group(1) in ("天", "个月", "个工作日", "小时", "学时", "分")
+    span = unit.group(1) in SPAN_UNITS or unit.group(1) in ("学时", "分")  # hours of training, marks: no thing
     q = ev.analysis.normalized
     thing = "" if span else counted_thing(q[unit.end():], q[:unit.start()])
     counted = [w for w in words if thing and w in thing]

@@ -275,7 +275,7 @@ class IndexBuilder:
             raise _DamagedBase(f"{base['version']} is damaged ({str(e).splitlines()[0][:200]})") from None
         # documents processed by another ingest (the code was upgraded): a build processes them all
         # again; an add or remove leaves the others as they are, and the old fingerprint with them
-        base_ingest = base.get("chunker", {}).get("ingest", "") if base is not None else ingest_fingerprint()
+        base_ingest = base.get("ingest", {}).get("fingerprint", "") if base is not None else ingest_fingerprint()
         reprocess = sync and base_ingest != ingest_fingerprint()
         report.ingest = ingest_fingerprint() if sync else base_ingest
         try:

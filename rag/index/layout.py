@@ -191,9 +191,8 @@ def make_manifest(cfg: Config, version: str, documents: list, chunks: int, faiss
         "build_seconds": round(seconds, 3),
         "embedding": {"id": embedding_id(cfg.embedding), "backend": cfg.embedding.backend,
                       "model": cfg.embedding.model},
-        # with the fingerprint of the ingest that processed the documents (rag.ingest.version)
-        "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars,
-                    "ingest": ingest},
+        "chunker": {"version": CHUNKER_VERSION, "max_chars": cfg.chunk.max_chars, "min_chars": cfg.chunk.min_chars},
+        "ingest": {"fingerprint": ingest},  # the ingest code that processed the documents (rag.ingest.version)
         "lexical": {"tokenizer": TOKENIZER_VERSION, "format": INDEX_FORMAT},
         # the type "auto" chose for this size (exact below ann_threshold), and its parameters
         "faiss": {"kind": faiss_kind, "setting": cfg.index.faiss, "ann_threshold": cfg.index.ann_threshold,

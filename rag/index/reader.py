@@ -162,6 +162,6 @@ class Index:
             reasons.append(f"{len(on_disk - indexed)} new file(s) not indexed")
         if indexed - on_disk:
             reasons.append(f"{len(indexed - on_disk)} indexed document(s) no longer in {docs_dir}")
-        if self.manifest.get("chunker", {}).get("ingest") != ingest_fingerprint():
+        if self.manifest.get("ingest", {}).get("fingerprint") != ingest_fingerprint():
             reasons.append("documents processed by an older version of the ingest (cleaning, metadata, chunking)")
         return reasons

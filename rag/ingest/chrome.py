@@ -49,11 +49,11 @@ _NAV = (
     r"法制查询|网站公告|通知公告|公共法律服务|招商引资|走进[\u4e00-\u9fff]{1,4}|魅力[\u4e00-\u9fff]{1,4}|关于我们|联系我们|"
     r"网站地图|使用帮助|热门推荐|最新更新|Tags|RSS|往期回顾|版面导航|标题导航|[\u4e00-\u9fff]{1,4}频道|"
     r"[\u4e00-\u9fff]{0,4}客户端|部门街镇|部门网站|行政区划|开发区|站群导航|[\u4e00-\u9fff]{1,12}(?:门户网站|网站|网)|"
-    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{2,20}人民政府|[\u4e00-\u9fff]{2,20}(?:开发区|高新区|新区|管委会|管理委员会)"
+    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}"
 )
 _TOOLS = (
     r"无障碍(?:浏览)?|简体(?:版)?|繁体(?:版)?|简|繁|长者(?:模式|版)|长辈(?:模式|版)|关怀版|手机版|微信(?:公众号)?|微博|QQ空间|English|"
-    r"日本語|한국어|Русский|蒙古文版|汉文|维吾尔文|哈萨克文|藏文|蒙古文|[\u0F00-\u0FFF\s]{2,20}|[\u0600-\u06FF]{2,20}|"
+    r"日本語|한국어|Русский|蒙古文版|汉文|维吾尔文|哈萨克文|藏文|蒙古文|[\u0F00-\u0FFF]{2,20}|[\u0600-\u06FF]{2,20}|"
     r"[\u1800-\u18AF]{2,20}|Print|Close|登录|注册|网站支持IPv6|IPv6|设为首页|加入收藏|智能问答|一网搜|"
     r"搜索|请输入关键字|语音播报|返回顶部|打印|关闭|放大|缩小|默认|返回目录|上一版|下一版|上一期|下一期|分享到(?:微信|微博)?"
 )
@@ -96,6 +96,9 @@ class _MostlyNav:
         return None
 
 
+# one to four site names, then language/accessibility switches: 西安市高陵区人民政府 | 无障碍 | English
+_SITE_TOOLS = rf"^(?:[{_CJK}()]{{2,24}}\s*\|\s*){{1,4}}(?:{_TOOLS})(?:\s*\|\s*(?:{_TOOLS}))*\s*\|?$"
+
 RULES: list[Rule] = [
     # --- bars at the top of the page ---
     Rule("date_banner", _re(r"今天是|^\S{0,30}\s*\d{4}年\d{1,2}月\d{1,2}日\s*星期[一二三四五六日天](?:\s*农历\S*)?$"), "drop",
@@ -106,6 +109,9 @@ RULES: list[Rule] = [
     Rule("nav_bar", _re(_BAR), "drop",
          "a row of site sections, party organs, sister sites, language or accessibility switches",
          "a02_wanzhou-work-points.txt", "中国政府网 | 重庆市人民政府网 | 万州经济技术开发区网 | |"),
+    Rule("site_tools", _re(_SITE_TOOLS), "drop",
+         "the site's name (or its parents') followed by language and accessibility switches",
+         "h30_gaoling-2024-work-points-dajizhewen.md", "西安市高陵区人民政府 | 无障碍 | 长者模式 | English"),
     Rule("nav_mostly", _MostlyNav(), "drop",
          "a row of site sections with a column or two among them (三 or more of the items are sections)",
          "h25_fangcheng-yangji-2023-report.txt", "今日方城 | 乡镇动态 | 通知公告 | 法治政府建设 | 政策解读"),

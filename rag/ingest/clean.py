@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from rag.ingest import chrome
@@ -63,17 +64,25 @@ _NOT_CONTINUATION_RE = re.compile(r"^(?:\S{1,15}〔\d{4}〕\d{1,4}号|\d{4}\s*�
 _LABEL_LINE_RE = re.compile(r"^[\u4e00-\u9fff]{2,8}[::]")
 BROKEN_MIN = 40  # a line this long that stops mid-sentence was cut, in any text
 WRAP_MIN_LINES = 5  # lines of one width, cut mid-sentence, that make a text hard-wrapped
+WRAP_SHARE = 0.6  # and the share of the long lines they must be
 
 
 def _wrap_width(paras: list[str]) -> int:
     """The width a hard-wrapped text (an OCR or PDF dump cut every ~30 characters) was cut at:
-    the most common length of lines that stop mid-sentence, when enough lines share it; else
-    BROKEN_MIN."""
-    cut = [len(p) for p in paras if len(p) >= 16 and re.match(rf"[{_CJK}\w,,、]", p[-1])]
-    if not cut:
+    the most common length (±2) of the lines that stop mid-sentence with running text after them,
+    when most long lines (WRAP_SHARE) have that length; else BROKEN_MIN. Outline
+    headings without a full stop (`(一)坚持党的领导,全面推进法治建设`) are no cut lines."""
+    long_lines = [p for p in paras if len(p) >= 16]
+    cut = Counter(len(p) for p, nxt in zip(paras, paras[1:])
+                  if len(p) >= 16 and re.match(rf"[{_CJK}\w,,、]", p[-1]) and not _LABEL_START_RE.match(p)
+                  and nxt and not _LABEL_START_RE.match(nxt))
+    if not cut or not long_lines:
         return BROKEN_MIN
-    width, n = max(((w, sum(abs(x - w) <= 2 for x in cut)) for w in set(cut)), key=lambda t: (t[1], -t[0]))
-    return min(BROKEN_MIN, width - 2) if n >= WRAP_MIN_LINES else BROKEN_MIN
+    width, n = max(((w, sum(cut[x] for x in range(w - 2, w + 3))) for w in cut), key=lambda t: (t[1], -t[0]))
+    at_width = sum(abs(len(p) - width) <= 2 for p in long_lines)  # cut or not: a wrapped text's lines are that long
+    if n < WRAP_MIN_LINES or at_width < WRAP_SHARE * len(long_lines):
+        return BROKEN_MIN
+    return min(BROKEN_MIN, width - 2)
 
 
 def _join_broken_lines(paras: list[str]) -> list[str]:
@@ -88,7 +97,8 @@ def _join_broken_lines(paras: list[str]) -> list[str]:
         prev = out[-1] if out else ""
         cut = ((len(prev) > BROKEN_MIN and re.match(rf"[{_CJK}\w]", prev[-1]))
                or (width < BROKEN_MIN and last >= width and re.match(rf"[{_CJK}\w,,、%]", prev[-1])
-                   and not _LABEL_LINE_RE.match(p) and not _LABEL_LINE_RE.match(prev)))  # 牵头单位:… lines
+                   and not _LABEL_LINE_RE.match(p) and not _LABEL_LINE_RE.match(prev)  # 牵头单位:… lines
+                   and not (_LABEL_START_RE.match(prev) and len(prev) == last)))  # a heading line
         if (cut and not _LABEL_START_RE.match(p) and _SENTENCE_MARK_RE.search(prev)
                 and not _NOT_CONTINUATION_RE.match(p) and CELL_SEP not in prev and CELL_SEP not in p):
             out[-1] = prev + p
@@ -115,7 +125,7 @@ def _tabs_to_cells(raw: str) -> str:
         # a row between rows, or a row of three cells or more on its own (a header above a group
         # row "一、…" that spans the table)
         if inner[i] and ((i > 0 and inner[i - 1]) or (i + 1 < len(lines) and inner[i + 1])
-                         or ln.strip(" \t\u3000").count("\t") >= 2):
+                         or (ln.strip(" \t\u3000").count("\t") >= 2 and i + 2 < len(lines) and inner[i + 2])):
             core = ln.strip(" \t\u3000")
             out.append(_TAB_RE.sub(CELL_SEP, core))
         else:

@@ -22,8 +22,8 @@ SHORT_FULL: tuple[tuple[str, str], ...] = (
     ("医保局", "医疗保障局"),
     ("退役军人局", "退役军人事务局"),
     ("民宗局", "民族宗教事务局"),
-    ("自然资源局", "自然资源和规划局"),
     ("编办", "机构编制委员会办公室"),
+    ("政府办公室", "人民政府办公室"),
     ("政府办", "人民政府办公室"),
     ("审批局", "行政审批服务局"),
     ("城管局", "城市管理局"),
@@ -35,8 +35,12 @@ def other_names(body: str) -> list[str]:
     """The same body under its other name(s): 县市场监管局 → 县市场监督管理局."""
     out = []
     for short, full in SHORT_FULL:
-        if body.endswith(short):
-            out.append(body[: -len(short)] + full)
-        elif body.endswith(full):
+        if body.endswith(full):
             out.append(body[: -len(full)] + short)
-    return out
+        elif body.endswith(short):
+            prefix = body[: -len(short)]
+            # "县行政审批局" already holds part of 行政审批服务局 before 审批局: no such expansion
+            if any(prefix.endswith(full[:k]) for k in range(1, len(full) - len(short) + 1)):
+                continue
+            out.append(prefix + full)
+    return list(dict.fromkeys(o for o in out if o != body))

@@ -623,18 +623,20 @@ def township_names(text: str) -> list[tuple[str, int, int]]:
     for m in _TOWNSHIP_SUFFIX_RE.finditer(text):
         before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
         if (m.group(0) == "乡" and (after in ("镇", "村", "街") or re.match(r"[((]镇", text[m.end():m.end() + 2]))) \
-                or (m.group(0) == "镇" and before in ("乡", "城", "村")) \
+                or (m.group(0) == "镇" and before in ("乡", "城", "村", "团")) \
                 or after in ("长", "级", "域") or before in ("镇", "乡"):
             continue  # 乡镇, 城镇, 乡村: words for townships in general, not a name
         start = max([e for _, e in known if e <= m.start()] + [0])
         run = re.search(r"[\u4e00-\u9fff]{2,4}$", text[start:m.start()])
         if run is None or any(s < m.end() and m.start() < e for s, e in known):
             continue
-        stem = run.group(0)
-        if stem[0] in "年月日号" and text[start + run.start() - 1:start + run.start()].isdigit():
-            continue  # "2023年向团镇": a date's 年, then words, no name
+        stem, at = run.group(0), start + run.start()
+        if stem[0] in "年月日号" and text[at - 1:at].isdigit():  # "2023年青龙山镇": the date's 年 is no part
+            stem, at = stem[1:], at + 1
+            if len(stem) < 2:
+                continue
         if (_NOT_NAME_RE.search(stem) or stem in _NOT_TOWNSHIP or stem[-2:] in _VERBS_BEFORE_TOWNSHIPS
                 or (stem + text[m.start():m.end()]) in _NOT_TOWNSHIP):
             continue
-        out.append((text[start + run.start():m.end()], start + run.start(), m.end()))
+        out.append((text[at:m.end()], at, m.end()))
     return out

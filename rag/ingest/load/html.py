@@ -274,9 +274,11 @@ def _render(root) -> str:
                     newline()
                 continue
             if name in ("td", "th"):
-                cell_depth += 1
+                row = child.parent.find_all(["td", "th"], recursive=False) if child.parent is not None else []
+                data = len(row) >= 2  # a row of a data table; a one-cell layout table holds the article
+                cell_depth += data
                 walk(child, pre)
-                cell_depth -= 1
+                cell_depth -= data
                 cur.append("\t")
                 continue
             block = name in _BLOCK_TAGS

@@ -131,7 +131,7 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
     if issuer == UNKNOWN:
         issuer = iss.synthesized_issuer(normalized[:HEAD_CHARS], doc_type, res.region, res.level)
     elif res.region != UNKNOWN and re.fullmatch(r"[\u4e00-\u9fff]{2,10}(?:局|委|办|中心|办公室)", issuer) \
-            and not re.match(r"[省市县区州盟旗镇乡]", issuer) and not pl.find_places(issuer):
+            and not re.match(r"[省市县区州盟旗镇乡]|国家|中央|国务院|全国|中共", issuer) and not pl.find_places(issuer):
         issuer = res.region + issuer  # "文章来源:司法局" on 陇西县's site is 陇西县司法局
 
     if title == UNKNOWN and doc_type == "annual_report" and res.region != UNKNOWN:

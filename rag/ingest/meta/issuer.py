@@ -236,7 +236,8 @@ def synthesized_issuer(normalized_head: str, doc_type: str, region: str, level: 
     return UNKNOWN
 
 
-EVENT_DATE_RE = re.compile(r"(?m)^\s*(?:时间|召开时间|发布时间)\s*[::]\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+# 时间/会议时间 on a line of its own (a page's 发布时间 is its publish date, not the event's)
+EVENT_DATE_RE = re.compile(r"(?m)^\s*(?:时间|召开时间|会议时间|举办时间)\s*[::]\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
 
 def event_date(normalized_head: str) -> str:

@@ -24,7 +24,8 @@ from rag.records import UNKNOWN
 DOC_TYPES = ("implementation_plan", "plan", "implementation_opinion", "work_points", "annual_report",
              "policy_explainer", "news_report", "article", "notice")
 
-EXPLAINER_RE = re.compile(r"政策解读|一图读懂|图解|图说|答记者问|解读|政策问答|问答|答问|百问百答")
+# a Q&A page on a policy (…政策问答, …百问百答), not an event with a quiz (开展法治知识问答活动)
+EXPLAINER_RE = re.compile(r"政策解读|一图读懂|图解|图说|答记者问|解读|政策问答|百问百答|(?:问答|答问)$")
 # 姓名 / 职务 on two lines (the mayor's article in the corpus)
 BYLINE_RE = re.compile(r"(?:^|\n)([\u4e00-\u9fff]{2,4})\n([\u4e00-\u9fff、]{4,40}(?:书记|市长|县长|区长|省长|主任|主席|厅长|局长|部长))")
 SIGNED_RE = re.compile(r"(?:^|\n)\s*[□■]\s*(?P<who>[^\n]{4,60}?)\s*(?:\n|$)")

@@ -244,3 +244,12 @@ def test_the_documents_title_is_not_an_answer_sentence(pipeline):
     a = pipeline.ask("萍乡说要全力建设哪三种类型的法治政府?")
     assert all(t in a.text for t in ("服务型", "善治型", "阳光型")), a.text
     assert not body(a).startswith("全力建设服务型法治政府[")  # the article's title line
+
+
+def test_a_speakers_label_is_not_a_lead_in():
+    from rag.answer.extractive import _ASKING_RE, _SPEAKER_RE
+
+    assert _SPEAKER_RE.match("主持人 覃丽娟:") and _SPEAKER_RE.match("区司法局局长 韦海峰:")
+    for lead_in in ("具体措施如下:", "重点抓好以下工作:", "存在的问题:"):
+        assert not _SPEAKER_RE.match(lead_in)
+    assert _ASKING_RE.search("问:到哪里递交行政复议申请?") and not _ASKING_RE.search("答:可以到县政务服务中心递交。")

@@ -47,3 +47,12 @@ def test_a_question_of_its_own_is_left_alone(question):
 def test_question_words_are_no_township():
     history = [("user", "南陵县2024年要新创建几个“枫桥式”司法所?"), ("assistant", "……")]
     assert "哪几个镇2024" not in condense_without_llm("这项任务涉及哪几个镇?", history, WORDS)
+
+
+def test_this_plan_after_an_answer_that_names_it_is_that_document():
+    from rag.answer.followup import _named_referent
+
+    answer = "启动《四平市法治政府建设实施方案(2021—2025年)》起草工作,广泛征求意见。[1]"
+    assert _named_referent("这个方案打算什么时候印发实施?", answer) == "《四平市法治政府建设实施方案》打算什么时候印发实施?"
+    assert _named_referent("应该报告哪些内容?", "《梨树县法治政府建设情况报告》") == "应该报告哪些内容?"
+    assert _named_referent("这个报告是谁写的?", answer) == "这个报告是谁写的?"  # the answer names no 报告

@@ -76,6 +76,16 @@ def test_rebuild_without_changes_processes_nothing(small_corpus, tmp_path):
     assert second.count("unchanged") == 2 and second.embedded == 0
 
 
+def test_the_ingest_fingerprint_reads_the_ingests_code_not_the_answerers():
+    from rag.ingest import version
+
+    fp = version.ingest_fingerprint()
+    assert fp.startswith("outline-") and len(fp.split("+")[1]) == 16
+    assert version._code_digest(b'"""doc."""\nX = 1  # note\n') == version._code_digest(b"X = 1\n")
+    assert version._code_digest(b"X = 1\n") != version._code_digest(b"X = 2\n")
+    assert all(not p.startswith(("answer", "retrieve", "app")) for p in version._PARTS)
+
+
 def test_upgraded_ingest_processes_unchanged_files_again(small_corpus, tmp_path, corpus_dir, monkeypatch):
     """Files whose bytes did not change were processed by the old cleaning and chunking code: a
     build after an upgrade processes them again (their chunk texts did not change here, so their
@@ -85,18 +95,18 @@ def test_upgraded_ingest_processes_unchanged_files_again(small_corpus, tmp_path,
 
     index_dir = tmp_path / "idx"
     cfg, first = build(small_corpus, index_dir)
-    old = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["chunker"]["ingest"]
+    old = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["ingest"]["fingerprint"]
     assert old == builder.ingest_fingerprint()
     monkeypatch.setattr(builder, "ingest_fingerprint", lambda: "outline-v4+upgraded")
     new = sorted(p.name for p in corpus_dir.iterdir())[0]
     shutil.copy(corpus_dir / new, tmp_path / new)
     added = IndexBuilder(cfg).add([tmp_path / new], tmp_path, index_dir)
     assert added.count("added") == 1
-    assert json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["chunker"]["ingest"] == old
+    assert json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["ingest"]["fingerprint"] == old
     report = IndexBuilder(cfg).build(small_corpus, index_dir)
     assert report.count("updated") == 2 and report.count("unchanged") == 0
     assert report.embedded == 0 and report.cached > 0
-    assert json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["chunker"]["ingest"] == "outline-v4+upgraded"
+    assert json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))["ingest"]["fingerprint"] == "outline-v4+upgraded"
     assert IndexBuilder(cfg).build(small_corpus, index_dir).count("unchanged") == 2
 
 

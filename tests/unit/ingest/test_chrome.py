@@ -99,3 +99,20 @@ def test_one_cell_per_line_table_is_regrouped():
     raw = "序号 |\n工作任务 |\n牵头\n单位 |\n1 |\n开展专项清理 |\n县政府办 县司法局 |\n2 |\n推广柔性执法 |\n县司法局 |"
     assert clean_document(raw).text.split("\n") == [
         "序号 | 工作任务 | 牵头单位", "1 | 开展专项清理 | 县政府办 县司法局", "2 | 推广柔性执法 | 县司法局"]
+
+
+def test_no_rule_backtracks_on_long_lines():
+    import time
+
+    lines = ["བོད་ཡིག " * 20 + "2023", "首页" + " " * 26 + "x", "政务公开 " * 24 + "。", "| " * 60 + "a",
+             "【" * 30 + "】" * 30, "县" * 119]
+    for line in lines:
+        t0 = time.perf_counter()
+        chrome.match(line, head=True)
+        assert time.perf_counter() - t0 < 0.05, line[:20]
+
+
+@pytest.mark.parametrize("line", ["四平市人民政府 梨树县人民政府", "梨树县人民政府 梨树经济开发区管委会",
+                                  "某某镇人民政府 | 某某乡人民政府 | 某某开发区管委会 | 县司法局"])
+def test_issuers_and_signatures_are_no_bars(line):
+    assert chrome.match(line, head=False) is None

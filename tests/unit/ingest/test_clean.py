@@ -141,3 +141,10 @@ def test_a_hard_wrapped_text_is_joined_at_its_own_width():
     assert lines[2].startswith("局党组书记") and "党组会议专题研究" in lines[2] and lines[2].endswith("市场监管所。")
     # a text that is not hard-wrapped keeps its short lines
     assert clean_document("一、总体要求\n坚持依法行政。\n二、主要任务\n").text.split("\n") == ["一、总体要求", "坚持依法行政。", "二、主要任务"]
+
+
+def test_comma_headings_of_an_ordinary_text_are_not_glued_to_their_paragraph():
+    body = "\n".join(
+        [f"({n})坚持依法行政,全面推进第{n}项工作\n本项工作由县司法局负责推进落实,确保按期完成各项任务要求。" for n in "一二三四五六"])
+    lines = clean_document(body).text.split("\n")
+    assert lines[0] == "(一)坚持依法行政,全面推进第一项工作" and len(lines) == 12

@@ -747,3 +747,15 @@ def test_pdf_encrypted(tmp_path):
         else:
             with pytest.raises(LoadError, match="encrypted PDF"):
                 load_file(p)
+
+
+def test_a_line_break_in_a_cell_keeps_a_data_tables_row_but_not_a_layout_tables_text():
+    from rag.ingest.load.html import html_to_text
+
+    data = ("<html><body><div><p>各项整改任务及分工见下表,请各责任单位认真抓好落实,按时完成整改。</p>"
+            "<table><tr><th>序号</th><th>整改措施</th><th>责任单位</th></tr>"
+            "<tr><td>1</td><td>制定述法清单,实现述法全覆盖</td><td>牵头:县委依法治县办<br>配合:县委组织部</td></tr>"
+            "</table></div></body></html>")
+    assert "牵头:县委依法治县办;配合:县委组织部" in html_to_text(data)
+    layout = "<table><tr><td>一、主要举措<br>2023年,全县推进依法行政。<br>(一)深化改革</td></tr></table>"
+    assert html_to_text(layout).split("\n")[:3] == ["一、主要举措", "2023年,全县推进依法行政。", "(一)深化改革"]

@@ -260,3 +260,9 @@ def test_a_bulleted_line_of_two_header_pairs_and_an_explainers_interpreter():
     cleaned = clean_document(explainer)
     meta = extract_meta(cleaned.text, cleaned.normalized, cleaned.header)
     assert meta.doc_type == "policy_explainer" and meta.issuer == "高陵区司法局"
+
+
+def test_a_quiz_in_a_news_title_is_no_explainer():
+    from rag.ingest.meta.kind import EXPLAINER_RE
+
+    assert EXPLAINER_RE.search("陇西县行政复议工作政策问答") and not EXPLAINER_RE.search("我县开展法治知识问答活动")

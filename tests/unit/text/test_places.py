@@ -324,3 +324,16 @@ def test_a_department_has_its_short_and_full_names():
     assert other_names("县市场监管局") == ["县市场监督管理局"]
     assert other_names("林口县市场监督管理局") == ["林口县市场监管局"]
     assert other_names("县司法局") == []
+
+
+def test_a_township_right_after_a_date_keeps_its_name():
+    assert [n for n, _, _ in rg.township_names("2023年青龙山镇开展了哪些普法活动?")] == ["青龙山镇"]
+    assert [n for n, _, _ in rg.township_names("5月白沙镇召开了会议")] == ["白沙镇"]
+    assert rg.township_names("第一师阿拉尔市2023年向团镇下放了多少项执法事项?") == []  # 团镇: 团场 and 镇
+
+
+def test_short_and_full_names_never_double_a_part():
+    from rag.text.bodies import other_names
+
+    assert other_names("县行政审批局") == [] and other_names("县人民政府办") == []
+    assert other_names("区政府办公室") == ["区人民政府办公室"]
