@@ -49,7 +49,8 @@ _NAV = (
     r"法制查询|网站公告|通知公告|公共法律服务|招商引资|走进[\u4e00-\u9fff]{1,4}|魅力[\u4e00-\u9fff]{1,4}|关于我们|联系我们|"
     r"网站地图|使用帮助|热门推荐|最新更新|Tags|RSS|往期回顾|版面导航|标题导航|[\u4e00-\u9fff]{1,4}频道|"
     r"[\u4e00-\u9fff]{0,4}客户端|部门街镇|部门网站|行政区划|开发区|站群导航|[\u4e00-\u9fff]{1,12}(?:门户网站|网站|网)|"
-    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}"
+    r"[省市县区州盟旗](?:委|人大|政协|政府|纪委(?:监委)?)|[\u4e00-\u9fff]{2,4}动态|政策解读|今日[\u4e00-\u9fff]{2,4}|办事指南|在线咨询|投诉建议|在线访谈|领导信箱|人大要闻|"
+    r"代表建议|审议意见|执法检查"
 )
 _TOOLS = (
     r"无障碍(?:浏览)?|简体(?:版)?|繁体(?:版)?|简|繁|长者(?:模式|版)|长辈(?:模式|版)|关怀版|手机版|微信(?:公众号)?|微博|QQ空间|English|"
@@ -109,6 +110,15 @@ RULES: list[Rule] = [
     Rule("nav_bar", _re(_BAR), "drop",
          "a row of site sections, party organs, sister sites, language or accessibility switches",
          "a02_wanzhou-work-points.txt", "中国政府网 | 重庆市人民政府网 | 万州经济技术开发区网 | |"),
+    Rule("site_names", _re(rf"^(?:[{_CJK}]{{2,20}}(?:人民政府|政府网|门户网站|政务服务网)\s*\|\s*)+"
+                           rf"[{_CJK}]{{2,20}}(?:人民政府|政府网|门户网站|政务服务网)\s*\|?$"), "drop",
+         "a row of government sites separated by | (a joint issuer line has no |)", "h50_pingyao-yingjiju-2023-report.md",
+         "平遥县人民政府 | 晋中市人民政府 | 山西省人民政府"),
+    Rule("page_url", _re(r"^https?://\S+$"), "drop", "the page's own address left on a line of its own",
+         "h44_longyou-huzhen-2022-nbsp.txt", "http://www.longyou.gov.cn/art/2023/2/8/art_1229337512_59001234.html"),
+    Rule("counter", _re(r"^(?:浏览次数|访问次数|阅读次数|点击次数)\s*[::]"), "drop",
+         "a page counter starting a line (浏览次数: 1286  内容概述: …)", "h41_shexian-2024-work-points-by-unit.txt",
+         "浏览次数: 1286 内容概述: 明确2024年全县法治政府建设重点任务及牵头单位"),
     Rule("site_tools", _re(_SITE_TOOLS), "drop",
          "the site's name (or its parents') followed by language and accessibility switches",
          "h30_gaoling-2024-work-points-dajizhewen.md", "西安市高陵区人民政府 | 无障碍 | 长者模式 | English"),
@@ -132,7 +142,8 @@ RULES: list[Rule] = [
                             r"(?:\s*\((?:繁体|简体)版\))?(?:\s*(?:政府信息公开|信息公开|政务公开))?$"
                             rf"|^[{_CJK}]{{2,12}}(?:日报|晚报|报)?(?:数字报|电子报|数字版)$|^[{_CJK}]{{2,8}}\s+(?:政务公开|政府信息公开)$"
                             r"|^(?:政府信息公开|信息公开|政务公开)$"
-                            rf"|^[{_CJK}()]{{2,30}}(?:政务网|政府网|门户网站|门户网|政务公开网|信息公开网|新闻网|政务公开平台|信息公开平台)$"
+                            rf"|^[{_CJK}()]{{2,30}}(?:政务网|政府网|门户网站|门户网|政务公开网|信息公开网|新闻网|政务公开平台|信息公开平台|政务服务网)$"
+                            rf"|^[{_CJK}]{{2,20}}(?:人民代表大会常务委员会|人大常委会)(?:门户网站|网站)?$"
                             r"|^政府信息公开(?:指南|制度|目录|年报|年度报告)$|^信息公开目录$|^法定主动公开内容$"), "head",
          "the site's name above the article (not an issuer line of a title that goes on with 关于…)",
          "b13_yiwu-choucheng-jiedao-2021.txt", "义乌市人民政府 政府信息公开"),

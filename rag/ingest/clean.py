@@ -34,7 +34,7 @@ LONG_LINE = 300
 _PARA_BREAK_RE = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}]) (?=[{_CJK}“《(\d])")
 REPEAT_MIN_CHARS = 200  # a paragraph this long that appears again is a duplicated body
 CELL_SEP = " | "  # how table cells are written in the clean text
-_TAB_RE = re.compile(r"[ \u3000]*\t[\t \u3000]*")
+_TAB_RE = re.compile(r"[ \u3000]*\t[ \u3000]*")  # one cell per Tab: an empty cell keeps its column
 
 
 @dataclass

@@ -286,6 +286,8 @@ _COL_TASK = re.compile(r"(?:任务|措施|事项|内容|目标)")
 _COL_TIME = re.compile(r"(?:时限|时间|进度|期限)")
 CELL_SEP = " | "
 _CELL_LABELS_RE = re.compile(r"^\s*牵头(?:单位)?\s*[::]\s*(?P<lead>[^;;]+?)\s*(?:[;;]\s*配合(?:单位)?\s*[::]\s*(?P<supp>[^;;]+?))?\s*[;;]?\s*$")
+_LEAD_MARKS = ("★", "●", "▲")  # a matrix's lead unit
+_SUPPORT_MARKS = ("○", "☆", "△", "√", "✓")  # and its supporting ones
 _GROUP_ROW_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十]+[)\uff09])[^。;;|]{2,30}$")
 # a document's own convention for lists of responsible units: the first one leads
 FIRST_LEADS_RE = re.compile(r"(?:排在第一位|排在首位|列在首位|列第一位|排名第一|排序第一|第一个|首个|首位)的?(?:单位|部门)?"
@@ -293,27 +295,25 @@ FIRST_LEADS_RE = re.compile(r"(?:排在第一位|排在首位|列在首位|列�
 
 
 def _cells(text: str, a: int, b: int) -> list[tuple[int, int]]:
-    """(start, end) of each cell of the row text[a:b] (cells separated by ' | ')."""
+    """(start, end) of each cell of the row text[a:b] (cells separated by '|'; an empty cell,
+    "★ | | ○", keeps its place)."""
+    while a < b and text[a] in " |":  # a row's own border: "| a | b |"
+        a += 1
+    while b > a and text[b - 1] in " |":
+        b -= 1
     out = []
     pos = a
-    while True:
-        k = text.find(CELL_SEP, pos, b)
-        stop = b if k < 0 else k
-        s, e = pos, stop
-        while s < e and text[s] in " |":
-            s += 1
-        while e > s and text[e - 1] in " |":
-            e -= 1
-        out.append((s, e))
-        if k < 0:
-            break
-        pos = k + len(CELL_SEP)
-    return out
+    for m in re.finditer(r"\s*\|\s*", text[a:b]):
+        out.append((pos, a + m.start()))
+        pos = a + m.end()
+    out.append((pos, b))
+    return [(s, max(s, e)) for s, e in out]
 
 
 def _table_notes(text: str, start: int, end: int) -> list[_Note]:
     out = []
     header: dict[str, list[int]] | None = None
+    matrix: tuple[list[int], list[str], int, int] | None = None  # unit columns, their units, width, task column
     ncols = 0
     for a, b in _lines(text, start, end):
         if CELL_SEP not in text[a:b]:
@@ -323,7 +323,23 @@ def _table_notes(text: str, start: int, end: int) -> list[_Note]:
             continue
         cells = _cells(text, a, b)
         names = [re.sub(r"\s+", "", text[s:e]) for s, e in cells]
+        units_cols = [k for k, n in enumerate(names) if len(_units(n)) == 1 and _valid(_units(n)) and not _COL_TASK.search(n)]
+        if (len(units_cols) >= 2 and not names[0].isdigit() and any(_COL_TASK.search(n) and len(n) <= 8 for n in names)
+                and not any(_COL_LEAD.match(n) or _COL_RESP.match(n) for n in names)):
+            task_k = next(k for k, n in enumerate(names) if _COL_TASK.search(n) and len(n) <= 8)
+            matrix = (units_cols, [names[k] for k in units_cols], len(cells), task_k)  # a ★/○ matrix: a column per unit
+            header = None
+            continue
+        if matrix and len(cells) == matrix[2] and any(text[cells[k][0]:cells[k][1]].strip() in _LEAD_MARKS for k in matrix[0]):
+            marks = {u: text[cells[k][0]:cells[k][1]].strip() for k, u in zip(matrix[0], matrix[1])}
+            lead = [u for u, mk in marks.items() if mk in _LEAD_MARKS]
+            support = [u for u, mk in marks.items() if mk in _SUPPORT_MARKS]
+            task_col = matrix[3]
+            when = " ".join(text[s:e] for s, e in cells if re.search(r"\d{4}年", text[s:e]))
+            out.append(_Note(cells[matrix[0][0]][0], cells[matrix[0][-1]][1], lead, support, "table", cells[task_col], when))
+            continue
         if any(_COL_LEAD.match(n) or _COL_RESP.match(n) for n in names):
+            matrix = None
             header = {"lead": [], "resp": [], "supp": [], "task": [], "time": []}
             for k, n in enumerate(names):
                 if _COL_LEAD.match(n):
@@ -430,6 +446,40 @@ def _prose_notes(text: str, start: int, end: int) -> list[_Note]:
     return out
 
 
+_GROUP_HEAD_RE = re.compile(r"^(?P<units>[\u4e00-\u9fff、()()]{2,60})[::]\s*$")
+_GROUP_ITEM_RE = re.compile(r"^\d{1,3}[.、.]")
+_SUPPORT_ONLY_RE = re.compile(r"^[((][^()()]{2,80}(?:配合|协助|协同|参与)[))]$")
+
+
+def _grouped_under_units(text: str, start: int, end: int, notes: list[_Note]) -> list[_Note]:
+    """Tasks listed under the unit that leads them ("县司法局:" then 1.… 2.…, a document that
+    says so): each numbered item leads with the units of its heading; a note of its own that only
+    names supporters ("(县财政局配合)") gives the support. Other notes are kept as they are."""
+    spans = list(_lines(text, start, end))
+    out = list(notes)
+    group: list[str] | None = None
+    for a, b in spans:
+        line = text[a:b].strip()
+        m = _GROUP_HEAD_RE.match(line)
+        if m and _valid(units := _units(m.group("units"))):
+            group = units
+            continue
+        if group is None:
+            continue
+        if not _GROUP_ITEM_RE.match(line):
+            if line and not _GROUP_ITEM_RE.match(line):
+                group = None if re.match(r"^(?:[一二三四五六七八九十]+、|[((][一二三四五六七八九十]+[))])", line) else group
+            continue
+        own = [n for n in out if a <= n.start < b]
+        if own and all(_SUPPORT_ONLY_RE.match(text[n.start:n.end]) and _LEAD_KW not in text[n.start:n.end] for n in own):
+            for n in own:
+                n.support, n.lead = n.lead + n.support, list(group)
+        elif not own:
+            out.append(_Note(b, b, list(group), [], "group", (a, b)))
+    out.sort(key=lambda n: n.start)
+    return out
+
+
 def find_duties(text: str, start: int = 0, end: int | None = None, boundaries: list[int] = ()) -> list[Duty]:
     """Responsibility notes in text[start:end], in every form (see the module docstring). The
     measure a note closes runs from the previous note, or from the latest boundary (a section
@@ -448,6 +498,7 @@ def find_duties(text: str, start: int = 0, end: int | None = None, boundaries: l
                 notes.append(n)
                 taken.append((n.start, n.end))
     notes.sort(key=lambda n: n.start)
+    notes = _grouped_under_units(text, start, end, notes)
     first_leads = FIRST_LEADS_RE.search(text) is not None
     duties: list[Duty] = []
     prev = start

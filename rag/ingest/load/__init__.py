@@ -18,7 +18,9 @@ characters except "\t" are removed: "\n" is the only line boundary left.
 
 from __future__ import annotations
 
+import html as std_html  # the stdlib module (the package has a submodule named html)
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,6 +154,10 @@ def load_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Loaded:
         raise LoadError(f"corrupt or unreadable {kind} ({one_line(e)})", p) from None
 
 
+_ENTITY_RE = re.compile(r"&(?:nbsp|gt|lt|amp|quot|ldquo|rdquo|mdash|#\d{2,5});")
+ENTITY_MIN = 3  # HTML entities that make a plain-text file a page saved as text
+
+
 def _load_bytes(data: bytes, ext: str, limits: Limits = DEFAULT_LIMITS) -> Loaded:
     fmt = "html" if ext in (".html", ".htm") else ext.lstrip(".")
     if fmt in ("txt", "md", "html"):
@@ -160,6 +166,8 @@ def _load_bytes(data: bytes, ext: str, limits: Limits = DEFAULT_LIMITS) -> Loade
         declared = _declared_charset(data) if fmt == "html" else None
         text, encoding = decode_bytes(data, declared)
         hints: dict[str, str] = {}
+        if fmt in ("txt", "md") and len(_ENTITY_RE.findall(text)) >= ENTITY_MIN:
+            text = std_html.unescape(text).replace("\xa0", " ")  # a page saved as text with &nbsp; left in
         if fmt == "md":
             text = strip_markdown(text)
         elif fmt == "html":

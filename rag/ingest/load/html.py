@@ -293,7 +293,7 @@ def _render(root) -> str:
     out = []
     for line in lines:
         line = _CJK_NEWLINE_RE.sub("", line).replace("\x00", " ")
-        line = re.sub(r" *\t[ \t]*", "\t", line).strip(" \t\xa0\u3000")
+        line = re.sub(r" *\t *", "\t", line).strip(" \t\xa0\u3000")  # an empty cell keeps its column
         line = re.sub(r" {2,}", " ", line)
         if line.strip():
             out.append(line)

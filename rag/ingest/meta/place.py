@@ -48,6 +48,7 @@ _NOT_PLACES = set(getattr(rg, "_NOT_PLACES", set())) | set(
 # development zones, parks and pilot areas: not administrative divisions, whatever their length
 _ZONE_RE = re.compile(r"(?:开发区|高新区|高新技术产业开发区|经济技术开发区|工业园区|产业园区|园区|试验区|集聚区|综合保税区|保税区|自贸区|示范区)$")
 _ANCHOR_BEFORE_RE = re.compile(rf"(?:中共|关于|印发|^|[\s、,,。;:《》()“”【】\[\]|/]|\d{{4}}年度?|{'|'.join(_ORG_WORDS)})$")
+_PHRASE_IN_NAME_RE = re.compile(r"关于|印发|委员会|常委会|人民|政府|人大|政协|党委")
 _LEAD_STRIP_RE = re.compile(r"^(?:【[^】]{1,8}】|一图读懂|图解|图说|政策解读[::]?)+")
 
 
@@ -82,6 +83,8 @@ def _shape_at(s: str, pos: int) -> Place | None:
             if _ZONE_RE.search(name):  # 长兴经济技术开发区: a zone, not a division; its place is the one before
                 continue
             if name[0] in _BAD_FIRST or name.startswith("中共") or _RUNS_ON_RE.match(s, m.end()):
+                continue
+            if _PHRASE_IN_NAME_RE.search(name):  # "常委会关于区(人民政府)": words, not a name
                 continue
             return Place(name, level, None, m.start(), m.end())
     return None

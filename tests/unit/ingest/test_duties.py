@@ -203,3 +203,20 @@ def test_a_table_row_marks_its_lead_unit_and_a_group_row_keeps_the_header():
     (d,) = find_duties(text)
     assert d.lead == ["县委编办"] and d.support == ["县司法局", "各乡镇人民政府"]
     assert d.measure == "动态调整县级权责清单" and d.deadlines == ["2024年6月30日前"]
+
+
+def test_a_matrix_of_units_marked_lead_and_support():
+    text = ("序号 | 创建任务 | 市委依法治市办 | 市司法局 | 市政府办公室 | 完成时限\n"
+            "1 | 落实党政主要负责人述法 | ★ | ○ | | 2024年9月底前\n"
+            "2 | 动态调整权责清单 | | ○ | ★ | 2024年8月底前\n")
+    got = [(d.measure, d.lead, d.support, d.deadlines) for d in find_duties(text)]
+    assert got == [("落实党政主要负责人述法", ["市委依法治市办"], ["市司法局"], ["2024年9月底前"]),
+                   ("动态调整权责清单", ["市政府办公室"], ["市司法局"], ["2024年8月底前"])]
+
+
+def test_tasks_grouped_under_their_lead_unit():
+    text = ("县司法局:\n1.组织会前学法不少于6次。(县委组织部、县人力资源社会保障局配合)\n2.开展行政执法案卷评查。\n"
+            "县政府办公室、县司法局:\n1.编制并公布重大行政决策事项目录。(县直各部门配合)\n")
+    got = [(d.lead, d.support) for d in find_duties(text)]
+    assert got == [(["县司法局"], ["县委组织部", "县人力资源社会保障局"]), (["县司法局"], []),
+                   (["县政府办公室", "县司法局"], ["县直各部门"])]
