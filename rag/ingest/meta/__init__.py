@@ -72,6 +72,11 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
     tinfo = extract_title(lines, header, hints, news_like)
     title = tinfo.title
     doc_type = extract_doc_type(text, title, normalized)
+    # an HTML page whose article element holds only the story: its byline (记者 … 通讯员 …) and
+    # source line stand outside it, in the page's own text
+    page_head = "\n".join((hints.get("page_text") or "").split("\n")[:40])
+    if doc_type == UNKNOWN and page_head and NEWS_RE.search(page_head) and title != UNKNOWN:
+        doc_type = "news_report"
     if title == UNKNOWN and doc_type in ("implementation_plan", "news_report", "notice"):
         title = (plan_titles(head) or [UNKNOWN])[0]  # a story about a plan that has no headline
         if doc_type == UNKNOWN or title != UNKNOWN:
@@ -81,10 +86,14 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
     issuer, date = iss.signature(normalized, max(0, body_at))
     if issuer == UNKNOWN and date == UNKNOWN:  # a report given at a meeting carries no signature
         issuer, date = iss.speech_note(normalized[:HEAD_CHARS + 400])
+    if issuer == UNKNOWN and date == UNKNOWN and doc_type == "notice":  # a 纪要: its 版记's 印发 line
+        issuer, date = iss.print_run(normalized)
     if doc_type == "news_report":
         who = iss.outlet(norm_head + "\n" + head)
         if who == UNKNOWN and issuer == UNKNOWN:
             who = iss.source_unit(norm_head_lines)  # a government's own news office (来源:…新闻办公室)
+        if who == UNKNOWN and issuer == UNKNOWN and page_head:
+            who = iss.outlet(page_head)  # the source line outside the article element
         if who != UNKNOWN:
             issuer = who
     if issuer == UNKNOWN and doc_type == "article":
@@ -123,6 +132,8 @@ def _extract(text: str, normalized: str, header: dict, hints: dict) -> DocMeta:
             date = iss.byline_date(norm_head_lines)[1]
         if date == UNKNOWN:
             date = iss.article_date(_head_lines(lines), head, normalized[:HEAD_CHARS])
+        if date == UNKNOWN and page_head:
+            date = iss.article_date(page_head.split("\n"), page_head, page_head)
         if date == UNKNOWN:
             date = publish
 

@@ -237,6 +237,18 @@ def synthesized_issuer(normalized_head: str, doc_type: str, region: str, level: 
 
 
 # 时间/会议时间 on a line of its own (a page's 发布时间 is its publish date, not the event's)
+PRINT_RUN_RE = re.compile(r"(?m)^\s*(?P<org>[\u4e00-\u9fff()()]{2,30}?)\s+(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*印发\s*$")
+
+
+def print_run(normalized: str) -> tuple[str, str]:
+    """(issuer, ISO date) of a 版记's last line (…办公室 2024年3月27日印发): a 纪要 or a notice
+    without a signature names its issuer and date there only."""
+    m = None
+    for m in PRINT_RUN_RE.finditer(normalized):
+        pass
+    return (m.group("org"), iso(m.group(2), m.group(3), m.group(4))) if m else (UNKNOWN, UNKNOWN)
+
+
 EVENT_DATE_RE = re.compile(r"(?m)^\s*(?:时间|召开时间|会议时间|举办时间)\s*[::]\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
 

@@ -66,10 +66,16 @@ def is_news(head: str, text: str) -> bool:
     return bool(NEWS_RE.search(head)) and not REPUBLISHED_RE.search(text[:3000])
 
 
+# a record of a meeting or a standing committee's opinion on a report: neither plan nor report
+RECORD_RE = re.compile(r"(?:会议纪要|纪要|审议意见)(?:[((]摘要[))])?$")
+
+
 def extract_doc_type(text: str, title: str, normalized: str = "") -> str:
     head = text[:HEAD_CHARS]
     if title != UNKNOWN and EXPLAINER_RE.search(title):
         return "policy_explainer"
+    if title != UNKNOWN and RECORD_RE.search(title):
+        return "notice"
     if is_article(head) or re.search(r"[((]作者系", text[-400:]):
         return "article"
     if is_news(text[:2000], text):

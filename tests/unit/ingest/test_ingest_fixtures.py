@@ -84,24 +84,6 @@ OPEN = {
         'an annex task list in space-aligned columns is not read as a table',
     ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '开展“八五”普法中期评估整改', 'lead': ['县委宣传部'], 'support': ['县司法局']}"):
         'an annex task list in space-aligned columns is not read as a table',
-    ('h46_pingnan-news-2024-tuji', 'issuer', '屏南县融媒体中心'):
-        'a county news page with a 【图集】 photo gallery and several 通讯员 credits is not recognised as news yet',
-    ('h46_pingnan-news-2024-tuji', 'period', 'unknown'):
-        'a county news page with a 【图集】 photo gallery and several 通讯员 credits is not recognised as news yet',
-    ('h46_pingnan-news-2024-tuji', 'doc_type', 'news_report'):
-        'a county news page with a 【图集】 photo gallery and several 通讯员 credits is not recognised as news yet',
-    ('h46_pingnan-news-2024-tuji', 'date', '2024-04-12'):
-        'a county news page with a 【图集】 photo gallery and several 通讯员 credits is not recognised as news yet',
-    ('h47_ninghe-renda-shenyi-yijian-2023', 'period', 'unknown'):
-        'a 人大常委会 审议意见 has no document type of its own yet (the fixture says notice) and no period',
-    ('h47_ninghe-renda-shenyi-yijian-2023', 'doc_type', 'notice'):
-        'a 人大常委会 审议意见 has no document type of its own yet (the fixture says notice) and no period',
-    ('h48_jinshan-changwuhui-jiyao-2024', 'issuer', '上海市金山区人民政府办公室'):
-        "a 常务会议纪要 names its issuer and date only in its 版记's 印发 line, which is not read yet",
-    ('h48_jinshan-changwuhui-jiyao-2024', 'doc_type', 'notice'):
-        "a 常务会议纪要 names its issuer and date only in its 版记's 印发 line, which is not read yet",
-    ('h48_jinshan-changwuhui-jiyao-2024', 'date', '2024-03-27'):
-        "a 常务会议纪要 names its issuer and date only in its 版记's 印发 line, which is not read yet",
     ('h48_jinshan-changwuhui-jiyao-2024', 'chrome_absent', '松江区人民政府第52次常务会议纪要(摘要)'):
         "a sidebar link to another document's title is kept",
     ('h49_shizuishan-shifan-chuangjian-renwu-matrix', 'publish_date', '2024-05-22'):

@@ -266,3 +266,11 @@ def test_a_quiz_in_a_news_title_is_no_explainer():
     from rag.ingest.meta.kind import EXPLAINER_RE
 
     assert EXPLAINER_RE.search("陇西县行政复议工作政策问答") and not EXPLAINER_RE.search("我县开展法治知识问答活动")
+
+
+def test_a_meeting_record_is_a_notice_dated_by_its_print_line():
+    text = ("金山区人民政府第52次常务会议纪要(摘要)\n2024年3月26日,区长主持召开区政府第52次常务会议。\n"
+            "一、会议听取了区司法局关于2023年度法治政府建设情况的汇报。\n会议要求,各部门要落实年度任务。\n"
+            "上海市金山区人民政府办公室 2024年3月27日印发")
+    meta = extract_meta(text)
+    assert meta.doc_type == "notice" and meta.issuer == "上海市金山区人民政府办公室" and meta.date == "2024-03-27"
