@@ -113,6 +113,29 @@ def is_chrome(line: str) -> bool:
     return chrome.match(line.strip().strip("|").strip()) is not None
 
 
+_GAP_RE = re.compile(r"(?<=\S)[ \u3000]{2,}(?=\S)")
+GAP_CELLS = 3  # cells (two gaps of spaces or more) that make a line a row of a space-aligned table
+GAP_ROWS = 3  # and the consecutive such lines that make a table
+
+
+def _spaces_to_tabs(raw: str) -> str:
+    """Rows of a table aligned with spaces (a PDF annex: `1     修订…规定     县政府办公室     县司法局`),
+    GAP_ROWS consecutive lines or more with GAP_CELLS cells or more, get Tabs between their cells."""
+    lines = raw.split("\n")
+    rows = [len(_GAP_RE.findall(ln.strip(" \u3000"))) >= GAP_CELLS - 1 and "\t" not in ln for ln in lines]
+    out = list(lines)
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and rows[j]:
+            j += 1
+        if j - i >= GAP_ROWS:  # a header and two rows at least: a page's bars are not that many
+            for k in range(i, j):
+                out[k] = _GAP_RE.sub("\t", lines[k].strip(" \u3000"))
+        i = max(j, i + 1)
+    return "\n".join(out)
+
+
 def _tabs_to_cells(raw: str) -> str:
     """Rows of a Tab-separated table (at least two consecutive lines with a Tab between words)
     → `a | b | c`. A lone Tab inside a line, or Tabs that indent it, stay whitespace."""
@@ -225,7 +248,7 @@ def _join_across_page_breaks(lines: list[str], page_numbers: list[int]) -> None:
 
 
 def clean_document(raw: str) -> Cleaned:
-    raw = _tabs_to_cells(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    raw = _tabs_to_cells(_spaces_to_tabs(raw.replace("\r\n", "\n").replace("\r", "\n")))
     normalized = normalize(raw)
     raw_lines = raw.split("\n")
     norm_lines = normalized.split("\n")

@@ -148,3 +148,13 @@ def test_comma_headings_of_an_ordinary_text_are_not_glued_to_their_paragraph():
         [f"({n})坚持依法行政,全面推进第{n}项工作\n本项工作由县司法局负责推进落实,确保按期完成各项任务要求。" for n in "一二三四五六"])
     lines = clean_document(body).text.split("\n")
     assert lines[0] == "(一)坚持依法行政,全面推进第一项工作" and len(lines) == 12
+
+
+def test_a_table_aligned_with_spaces_becomes_rows_but_two_bar_lines_do_not():
+    body = ("附件2\n序号  重点任务                      牵头单位        配合单位\n"
+            "1     修订重大行政决策程序规定      县政府办公室    县司法局\n"
+            "2     开展行政规范性文件全面清理    县司法局        县直各部门\n")
+    lines = clean_document(body).text.split("\n")
+    assert lines[1] == "序号 | 重点任务 | 牵头单位 | 配合单位" and lines[3] == "2 | 开展行政规范性文件全面清理 | 县司法局 | 县直各部门"
+    bars = "首页   政务公开   政务服务   政民互动\n信息来源:湖镇镇    访问次数:    字体:大 中 小\n正文第一句。"
+    assert " | " not in clean_document(bars).text

@@ -68,22 +68,6 @@ OPEN = {
         'sidebar link lines (· 标题) scraped between paragraphs are kept',
     ('h44_longyou-huzhen-2022-nbsp', 'publish_date', '2023-02-08'):
         "a publish date given only in the page's address (/art/2023/2/8/…) is not read",
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '修订县政府重大行政决策程序规定', 'lead': ['县政府办公室'], 'support': ['县司法局']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '开展行政规范性文件全面清理', 'lead': ['县司法局'], 'support': ['县直各部门']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '建设县行政复议服务中心', 'lead': ['县司法局'], 'support': ['县财政局', '叶柏寿街道办事处']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '推行乡镇综合行政执法队伍持证上岗', 'lead': ['县司法局'], 'support': ['县委编办', '各乡镇人民政府']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '编制涉企轻微违法行为不予处罚清单', 'lead': ['县市场监督管理局'], 'support': ['县司法局']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '开展征收补偿领域行政争议专项化解', 'lead': ['县住房和城乡建设局'], 'support': ['县自然资源局', '县信访局']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '推进政务服务“一网通办”提质增效', 'lead': ['县营商环境建设局'], 'support': ['各乡镇人民政府']}"):
-        'an annex task list in space-aligned columns is not read as a table',
-    ('h45_jianping-2023-report-qianfaren-pdf', 'duties', "{'contains': '开展“八五”普法中期评估整改', 'lead': ['县委宣传部'], 'support': ['县司法局']}"):
-        'an annex task list in space-aligned columns is not read as a table',
     ('h48_jinshan-changwuhui-jiyao-2024', 'chrome_absent', '松江区人民政府第52次常务会议纪要(摘要)'):
         "a sidebar link to another document's title is kept",
     ('h49_shizuishan-shifan-chuangjian-renwu-matrix', 'publish_date', '2024-05-22'):
