@@ -1,4 +1,4 @@
-"""The ingest on the 87 labelled fixtures (tests/fixtures) and on the five original documents.
+"""The ingest on the 97 labelled fixtures (tests/fixtures) and on the five original documents.
 
 Per fixture: every metadata field against its expected value (strings compared after the
 documents' own normalisation, whitespace and 《》 ignored), the chrome that must go, the text that
