@@ -111,8 +111,8 @@ class Pipeline:
     def context(self) -> AnswerContext:
         """What the answer stage may read of this pipeline's index version."""
         index, retriever = self.index, self.retriever
-        catalog = index.documents()
-        by_place = catalog.by_place() if hasattr(catalog, "by_place") else {}
+        catalog = index.documents()  # a DocList: its place map is built once per index version
+        by_place = catalog.by_place()
         return AnswerContext(
             documents={d.doc_id: d for d in catalog},
             docs_of_place=lambda name: by_place.get(name, {}),

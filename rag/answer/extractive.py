@@ -605,8 +605,9 @@ _ASKING_RE = re.compile(r"[??]$|^问[::]")
 # a lead-in ("重点抓好以下工作:") names no one
 _SPEAKER_RE = re.compile(r"^(?:(?:主持人|发布人|发言人|记者|答|问)|[\u4e00-\u9fff]{0,12}(?:局长|主任|县长|区长|市长|书记|"
                          r"部长|处长|科长|镇长|乡长|所长|发言人))\s*[\u4e00-\u9fff]{0,4}\s*[::]$")
-_PERSON_ASKED_RE = re.compile(r"责任人|责任领导|牵头领导|分管领导|联系领导|包保领导")
-_PERSON_LABEL_RE = re.compile(r"(?:责任人|责任领导|牵头领导|分管领导|联系领导|包保领导)\s*[::]\s*\S")
+_PERSON = r"责任人|责任领导|牵头领导|分管领导|联系领导|包保领导"  # a person answering for a task, not an office
+_PERSON_ASKED_RE = re.compile(_PERSON)
+_PERSON_LABEL_RE = re.compile(rf"(?:{_PERSON})\s*[::]\s*\S")
 _ENUMERATED_RE = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十])")
 _HEADING_LABEL_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[(\uff08][一二三四五六七八九十\d]+[)\uff09]|\d+[.、])")
 

@@ -255,8 +255,10 @@ def quoted_absent(ev: Evidence, g: GateSettings) -> str:
     # user's own label ("五办" for 马上办、网上办…, which no document writes)
     terms = []
     for t in QUOTED_RE.findall(a.normalized):
-        tokens = bigram_tokens(t) + ev.ctx.words(t)
-        if bigram_tokens(t) and all(ev.ctx.doc_freq(tokens).get(x) for x in tokens):
+        pairs = bigram_tokens(t)
+        tokens = pairs + ev.ctx.words(t)
+        df = ev.ctx.doc_freq(tokens) if pairs else {}
+        if pairs and all(df.get(x) for x in tokens):
             terms.append(re.sub(r"\s+", "", t))
     if not terms:
         return ""

@@ -448,6 +448,7 @@ def _prose_notes(text: str, start: int, end: int) -> list[_Note]:
 
 _GROUP_HEAD_RE = re.compile(r"^(?P<units>[\u4e00-\u9fff、()()]{2,60})[::]\s*$")
 _GROUP_ITEM_RE = re.compile(r"^\d{1,3}[.、.]")
+_GROUP_END_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|[((][一二三四五六七八九十]+[))])")
 _SUPPORT_ONLY_RE = re.compile(r"^[((][^()()]{2,80}(?:配合|协助|协同|参与)[))]$")
 
 
@@ -467,8 +468,8 @@ def _grouped_under_units(text: str, start: int, end: int, notes: list[_Note]) ->
         if group is None:
             continue
         if not _GROUP_ITEM_RE.match(line):
-            if line and not _GROUP_ITEM_RE.match(line):
-                group = None if re.match(r"^(?:[一二三四五六七八九十]+、|[((][一二三四五六七八九十]+[))])", line) else group
+            if _GROUP_END_RE.match(line):  # a heading of the outline ends the group
+                group = None
             continue
         own = [n for n in out if a <= n.start < b]
         if own and all(_SUPPORT_ONLY_RE.match(text[n.start:n.end]) and _LEAD_KW not in text[n.start:n.end] for n in own):
